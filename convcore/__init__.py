@@ -1,0 +1,29 @@
+"""convcore: PyTorch's Conv2d and ConvTranspose2d in numpy, exact, vectorised, and traceable step by step.
+
+The engine (this package outside viz/ and ui/) imports numpy, scipy and Pillow only.
+"""
+from .functional import conv2d, conv_transpose2d
+from .modules import Conv2d, ConvTranspose2d
+from .padding import insert_zeros, pad2d, pad_source_index
+from .shapes import (
+    conv2d_output_size,
+    conv_transpose2d_output_size,
+    output_padding_for,
+    same_padding,
+    transpose_output_range,
+)
+
+__all__ = [
+    "conv2d",
+    "conv_transpose2d",
+    "Conv2d",
+    "ConvTranspose2d",
+    "conv2d_output_size",
+    "conv_transpose2d_output_size",
+    "same_padding",
+    "transpose_output_range",
+    "output_padding_for",
+    "pad2d",
+    "pad_source_index",
+    "insert_zeros",
+]

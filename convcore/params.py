@@ -1,0 +1,234 @@
+"""Argument normalising and validation: every rule torch enforces, checked once, with the numbers in the message."""
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+Pair = tuple[int, int]
+Pads = tuple[Pair, Pair]  # ((top, bottom), (left, right))
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+PADDING_STRINGS = ("same", "valid")
+SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.complex64), np.dtype(np.complex128))
+
+
+def _int(value, name: str) -> int:
+    """An integer argument; bools and floats are type errors, as in torch."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
+    return int(value)
+
+
+def _pair(value, name: str) -> Pair:
+    """An int or a sequence of 1 or 2 ints, as (height, width)."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+        return (int(value), int(value))
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r} ({type(value).__name__})") from None
+    if len(items) == 1:
+        items = items * 2
+    if len(items) != 2:
+        raise ValueError(f"{name} must be a single int or 2 values (height, width), got {len(items)} values: {value!r}")
+    return (_int(items[0], name), _int(items[1], name))
+
+
+def _positive(pair: Pair, name: str) -> Pair:
+    if min(pair) <= 0:
+        raise ValueError(f"{name} must be positive, got {name}={pair}")
+    return pair
+
+
+def _non_negative(pair: Pair, name: str) -> Pair:
+    if min(pair) < 0:
+        raise ValueError(f"negative {name} is not supported, got {name}={pair}")
+    return pair
+
+
+def same_padding(kernel_size: Pair, dilation: Pair) -> Pads:
+    """The padding 'same' applies: d*(k-1) in total per dimension, the odd extra on the bottom/right (torch's split)."""
+    pads = []
+    for k, d in zip(kernel_size, dilation):
+        total = d * (k - 1)
+        pads.append((total // 2, total - total // 2))
+    return (pads[0], pads[1])
+
+
+def normalise_padding(padding, kernel_size: Pair, stride: Pair, dilation: Pair) -> Pads:
+    """Conv2d padding (int, pair, 'same' or 'valid') as ((top, bottom), (left, right))."""
+    if isinstance(padding, str):
+        if padding not in PADDING_STRINGS:
+            raise ValueError(f"Invalid padding string {padding!r}, should be one of {list(PADDING_STRINGS)} (case-sensitive)")
+        if padding == "valid":
+            return ((0, 0), (0, 0))
+        if stride != (1, 1):
+            raise ValueError(f"padding='same' is not supported for strided convolutions, got stride={stride}; use stride=1 or a number for padding")
+        return same_padding(kernel_size, dilation)
+    ph, pw = _non_negative(_pair(padding, "padding"), "padding")
+    return ((ph, ph), (pw, pw))
+
+
+def check_padding_mode(padding_mode) -> str:
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(f"padding_mode must be one of {list(PADDING_MODES)}, got {padding_mode!r}")
+    return padding_mode
+
+
+def check_groups(groups) -> int:
+    groups = _int(groups, "groups")
+    if groups <= 0:
+        raise ValueError(f"groups must be a positive integer, got groups={groups}")
+    return groups
+
+
+def check_channels(in_channels, out_channels, groups) -> tuple[int, int, int]:
+    """Constructor rule: groups divides both channel counts."""
+    cin, cout, g = _int(in_channels, "in_channels"), _int(out_channels, "out_channels"), check_groups(groups)
+    if cin <= 0 or cout < 0:
+        raise ValueError(f"in_channels must be positive and out_channels non-negative, got in_channels={cin}, out_channels={cout}")
+    if cin % g:
+        raise ValueError(f"in_channels must be divisible by groups: in_channels={cin} is not a multiple of groups={g}")
+    if cout % g:
+        raise ValueError(f"out_channels must be divisible by groups: out_channels={cout} is not a multiple of groups={g}")
+    return cin, cout, g
+
+
+def as_array(value, name: str) -> np.ndarray:
+    """A numpy array of a dtype torch convolves: float32/64 or complex64/128."""
+    arr = np.asarray(value)
+    if arr.dtype not in SUPPORTED_DTYPES:
+        raise TypeError(
+            f"{name} has dtype {arr.dtype}; convolution needs float32, float64, complex64 or complex128 "
+            "(torch does not convolve integer or bool tensors)"
+        )
+    return arr
+
+
+def _shape(a: np.ndarray) -> list[int]:
+    return list(a.shape)
+
+
+@dataclass(frozen=True)
+class ConvCall:
+    """One validated call: batched arrays plus every parameter in normal form. Internals trust it."""
+
+    x: np.ndarray  # (N, C_in, H, W)
+    weight: np.ndarray
+    bias: np.ndarray | None
+    stride: Pair
+    padding: Pads
+    dilation: Pair
+    groups: int
+    unbatched: bool
+    output_padding: Pair = (0, 0)
+
+    @property
+    def kernel_size(self) -> Pair:
+        return (self.weight.shape[2], self.weight.shape[3])
+
+
+def _common(op: str, input, weight, bias, groups):
+    x = as_array(input, "input")
+    w = as_array(weight, "weight")
+    if w.ndim != 4:
+        raise ValueError(f"{op}: weight must be 4-D (out/in channels, kH, kW), got weight of size {_shape(w)}")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{op}: expected 3D (unbatched) or 4D (batched) input, but got input of size {_shape(x)}")
+    if x.dtype != w.dtype:
+        raise TypeError(f"{op}: input ({x.dtype}) and weight ({w.dtype}) must have the same dtype")
+    b = None
+    if bias is not None:
+        b = as_array(bias, "bias")
+        if b.dtype != x.dtype:
+            raise TypeError(f"{op}: input ({x.dtype}) and bias ({b.dtype}) must have the same dtype")
+    g = check_groups(groups)
+    unbatched = x.ndim == 3
+    return (x[None] if unbatched else x), w, b, g, unbatched
+
+
+def _check_bias(op: str, b, out_channels: int, w: np.ndarray):
+    if b is not None and b.shape != (out_channels,):
+        raise ValueError(
+            f"{op}: given weight of size {_shape(w)}, expected bias to be 1-dimensional with {out_channels} elements, "
+            f"but got bias of size {_shape(b)}"
+        )
+
+
+def conv2d_call(input, weight, bias, stride, padding, dilation, groups) -> ConvCall:
+    """Validate F.conv2d's arguments the way torch does."""
+    op = "conv2d"
+    x, w, b, g, unbatched = _common(op, input, weight, bias, groups)
+    stride = _positive(_pair(stride, "stride"), "stride")
+    dilation = _positive(_pair(dilation, "dilation"), "dilation")
+    kernel = (w.shape[2], w.shape[3])
+    if min(kernel) <= 0:
+        raise ValueError(f"{op}: kernel size must be positive, got weight of size {_shape(w)}")
+    pads = normalise_padding(padding, kernel, stride, dilation)
+    if w.shape[0] % g:
+        raise ValueError(f"{op}: given groups={g}, expected weight to be divisible by {g} at dimension 0 (out_channels), but got weight of size {_shape(w)}")
+    if x.shape[1] != w.shape[1] * g:
+        raise ValueError(
+            f"{op}: given groups={g}, weight of size {_shape(w)}, expected input{_shape(x)} to have "
+            f"{w.shape[1] * g} channels (weight.shape[1]={w.shape[1]} x groups={g}), but got {x.shape[1]} channels instead"
+        )
+    _check_bias(op, b, w.shape[0], w)
+    for axis, name in ((0, "height"), (1, "width")):
+        padded = x.shape[2 + axis] + sum(pads[axis])
+        reach = dilation[axis] * (kernel[axis] - 1) + 1
+        if reach > padded:
+            raise ValueError(
+                f"{op}: the dilated kernel {name} d*(k-1)+1 = {dilation[axis]}*({kernel[axis]}-1)+1 = {reach} is larger than "
+                f"the padded input {name} {x.shape[2 + axis]}+{pads[axis][0]}+{pads[axis][1]} = {padded}; "
+                "the kernel can't be greater than the padded input"
+            )
+    return ConvCall(x, w, b, stride, pads, dilation, g, unbatched)
+
+
+def check_output_padding(output_padding: Pair, stride: Pair, dilation: Pair) -> Pair:
+    for axis in (0, 1):
+        op, s, d = output_padding[axis], stride[axis], dilation[axis]
+        if op < 0:
+            raise ValueError(f"negative output_padding is not supported, got output_padding={output_padding}")
+        if op >= s and op >= d:
+            raise ValueError(
+                f"output_padding must be smaller than either stride or dilation, but got output_padding={output_padding}, "
+                f"stride={stride}, dilation={dilation}"
+            )
+    return output_padding
+
+
+def conv_transpose2d_call(input, weight, bias, stride, padding, output_padding, groups, dilation) -> ConvCall:
+    """Validate F.conv_transpose2d's arguments the way torch does."""
+    op = "conv_transpose2d"
+    x, w, b, g, unbatched = _common(op, input, weight, bias, groups)
+    if isinstance(padding, str):
+        raise TypeError(f"{op}: padding must be an int or a pair of ints; strings like {padding!r} are only for conv2d")
+    stride = _positive(_pair(stride, "stride"), "stride")
+    dilation = _positive(_pair(dilation, "dilation"), "dilation")
+    ph, pw = _non_negative(_pair(padding, "padding"), "padding")
+    out_pad = check_output_padding(_pair(output_padding, "output_padding"), stride, dilation)
+    kernel = (w.shape[2], w.shape[3])
+    if min(kernel) <= 0:
+        raise ValueError(f"{op}: kernel size must be positive, got weight of size {_shape(w)}")
+    if x.shape[1] != w.shape[0]:
+        raise ValueError(
+            f"{op}: given weight of size {_shape(w)}, expected input{_shape(x)} to have {w.shape[0]} channels "
+            f"(weight.shape[0] = in_channels), but got {x.shape[1]} channels instead"
+        )
+    if w.shape[0] % g:
+        raise ValueError(f"{op}: given groups={g}, expected weight to be divisible by {g} at dimension 0 (in_channels), but got weight of size {_shape(w)}")
+    _check_bias(op, b, w.shape[1] * g, w)
+    from .shapes import conv_transpose2d_output_size  # shapes depends on params, not the other way round
+
+    size = conv_transpose2d_output_size(x.shape[2:], kernel, stride, (ph, pw), out_pad, dilation)
+    if min(size) <= 0:
+        raise ValueError(
+            f"{op}: given input size per channel {tuple(x.shape[2:])}, the calculated output size per channel is {size}: "
+            "too small. H_out = (H_in-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1 must be at least 1"
+        )
+    return ConvCall(x, w, b, stride, ((ph, ph), (pw, pw)), dilation, g, unbatched, out_pad)
