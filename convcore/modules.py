@@ -130,6 +130,11 @@ class Conv2d(_ConvNd):
         x = as_array(input, "input")
         if x.ndim not in (3, 4):
             raise ValueError(f"Conv2d: expected 3D (unbatched) or 4D (batched) input, but got input of size {list(x.shape)}")
+        if x.shape[-3] != self.in_channels:  # checked before padding, so the message shows the caller's shape
+            raise ValueError(
+                f"Conv2d: expected input{list(x.shape)} to have in_channels={self.in_channels} channels, "
+                f"but got {x.shape[-3]} channels instead"
+            )
         return F.conv2d(pad2d(x, self._pads, self.padding_mode), self._weight, self._bias, self.stride, 0,
                         self.dilation, self.groups)
 

@@ -89,8 +89,8 @@ def check_groups(groups) -> int:
 def check_channels(in_channels, out_channels, groups) -> tuple[int, int, int]:
     """Constructor rule: groups divides both channel counts."""
     cin, cout, g = _int(in_channels, "in_channels"), _int(out_channels, "out_channels"), check_groups(groups)
-    if cin <= 0 or cout < 0:
-        raise ValueError(f"in_channels must be positive and out_channels non-negative, got in_channels={cin}, out_channels={cout}")
+    if cin <= 0 or cout <= 0:
+        raise ValueError(f"in_channels and out_channels must be positive, got in_channels={cin}, out_channels={cout}")
     if cin % g:
         raise ValueError(f"in_channels must be divisible by groups: in_channels={cin} is not a multiple of groups={g}")
     if cout % g:
@@ -103,8 +103,8 @@ def as_array(value, name: str) -> np.ndarray:
     arr = np.asarray(value)
     if arr.dtype not in SUPPORTED_DTYPES:
         raise TypeError(
-            f"{name} has dtype {arr.dtype}; convolution needs float32, float64, complex64 or complex128 "
-            "(torch does not convolve integer or bool tensors)"
+            f"{name} has dtype {arr.dtype}; convcore convolves float32, float64, complex64 or complex128 only "
+            "(convert first, e.g. x.astype(np.float32))"
         )
     return arr
 
@@ -139,6 +139,11 @@ def _common(op: str, input, weight, bias, groups):
         raise ValueError(f"{op}: weight must be 4-D (out/in channels, kH, kW), got weight of size {_shape(w)}")
     if x.ndim not in (3, 4):
         raise ValueError(f"{op}: expected 3D (unbatched) or 4D (batched) input, but got input of size {_shape(x)}")
+    if x.shape[-3] and (x.ndim == 3 or x.shape[0]) and 0 in x.shape[-2:]:
+        raise ValueError(
+            f"{op}: only an empty batch or zero channels may be empty, but got input of size {_shape(x)} whose "
+            f"height x width is {x.shape[-2]} x {x.shape[-1]}"
+        )
     if x.dtype != w.dtype:
         raise TypeError(f"{op}: input ({x.dtype}) and weight ({w.dtype}) must have the same dtype")
     b = None
@@ -169,6 +174,8 @@ def conv2d_call(input, weight, bias, stride, padding, dilation, groups) -> ConvC
     if min(kernel) <= 0:
         raise ValueError(f"{op}: kernel size must be positive, got weight of size {_shape(w)}")
     pads = normalise_padding(padding, kernel, stride, dilation)
+    if w.shape[0] == 0:
+        raise ValueError(f"{op}: weight needs at least 1 output channel (dimension 0), got weight of size {_shape(w)}")
     if w.shape[0] % g:
         raise ValueError(f"{op}: given groups={g}, expected weight to be divisible by {g} at dimension 0 (out_channels), but got weight of size {_shape(w)}")
     if x.shape[1] != w.shape[1] * g:
@@ -215,6 +222,11 @@ def conv_transpose2d_call(input, weight, bias, stride, padding, output_padding, 
     kernel = (w.shape[2], w.shape[3])
     if min(kernel) <= 0:
         raise ValueError(f"{op}: kernel size must be positive, got weight of size {_shape(w)}")
+    if w.shape[0] == 0 or w.shape[1] == 0:
+        raise ValueError(
+            f"{op}: weight (in_channels, out_channels/groups, kH, kW) needs at least 1 input and 1 output channel, "
+            f"got weight of size {_shape(w)}"
+        )
     if x.shape[1] != w.shape[0]:
         raise ValueError(
             f"{op}: given weight of size {_shape(w)}, expected input{_shape(x)} to have {w.shape[0]} channels "
