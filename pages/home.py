@@ -1,0 +1,71 @@
+"""Home: what each page teaches and how to use the app in a classroom."""
+import streamlit as st
+
+st.title("Convolution Studio")
+st.markdown(
+    "PyTorch's `nn.Conv2d` and `nn.ConvTranspose2d`, step by step and with the real numbers. Every result on these "
+    "pages comes from an engine that reproduces PyTorch exactly, and every page can give you the PyTorch code that "
+    "prints the same numbers."
+)
+
+SECTIONS = {
+    "Lessons": [
+        ("pages/conv2d_lesson.py", ":material/grid_on:",
+         "**Conv2d**: every constructor argument; the window sliding over the input, the output-size formula with "
+         "your numbers, and each output cell's arithmetic written out."),
+        ("pages/conv_transpose2d_lesson.py", ":material/open_in_full:",
+         "**ConvTranspose2d**: the same, seen three ways (zero insertion, scatter, matrix), plus output_padding, "
+         "output_size and the overlap that causes checkerboards."),
+    ],
+    "Concepts": [
+        ("pages/groups.py", ":material/view_module:",
+         "**Groups and depthwise**: which input channels feed which outputs, weight shapes, parameter and "
+         "multiply-add counts, depthwise-separable against a full convolution."),
+        ("pages/padding_modes.py", ":material/border_outer:",
+         "**Padding modes**: zeros, reflect, replicate and circular side by side, where each padded value comes "
+         "from, and 'same' with an even kernel."),
+        ("pages/matrix_view.py", ":material/table_chart:",
+         "**Matrix view and gradient**: a convolution as a matrix C, the transposed convolution as C^T, and why "
+         "conv_transpose2d is the gradient of conv2d."),
+        ("pages/checkerboard.py", ":material/grid_4x4:",
+         "**Checkerboard artifacts**: how uneven kernel overlap in a transposed convolution makes checkerboards, and "
+         "what avoids them."),
+        ("pages/shape_planner.py", ":material/account_tree:",
+         "**Shape planner**: chain Conv2d and ConvTranspose2d layers, follow the shapes, fix a decoder that does not "
+         "return to the input size, export `nn.Sequential` code."),
+    ],
+    "Lab": [
+        ("pages/image_lab.py", ":material/image:",
+         "**Image lab**: any kernel and every parameter on your own photos (or the samples), with the output's "
+         "values displayed the way you choose."),
+    ],
+}
+
+for section, pages in SECTIONS.items():
+    st.subheader(section)
+    for path, icon, text in pages:
+        left, right = st.columns([1, 4], vertical_alignment="center")
+        with left:
+            st.page_link(path, icon=icon)
+        with right:
+            st.markdown(text)
+
+st.subheader("In a classroom")
+st.markdown(
+    """
+1. **Set it up once.** Choose the parameters and values on a page; every setting is written into the address bar.
+2. **Share the link.** Copy the address and send it (chat, slides, QR code): each student opens exactly your
+   configuration, and your step in an animation, and can change it from there without affecting anyone else.
+3. **Project it.** The pages are laid out for a 1280x720 projector; Play, Pause and the step buttons walk through
+   an animation one output cell at a time, with the arithmetic below it.
+4. **Check it in PyTorch.** Open the *PyTorch code* panel and run the code: it prints the same numbers.
+
+A link edited by hand, or made for different settings, never breaks a page: values that do not fit are replaced by
+defaults and the page says which.
+"""
+)
+st.subheader("On your own")
+st.markdown(
+    "Change one parameter at a time and predict the output shape before you look. When PyTorch would refuse a "
+    "combination, the page tells you which rule was broken, with your numbers."
+)

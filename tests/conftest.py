@@ -1,0 +1,91 @@
+"""Shared fixtures: AppTest of the real app, and a running app + headless Chromium for browser tests.
+
+AppTest:  app_test(page="pages/conv2d_lesson.py", query_params={"c2_k_h": "5"}) -> AppTest, already run.
+Browser:  mark the test `@pytest.mark.browser` and use `page` and `app_url`, with tests/browser.py's
+          open_app_page(page, app_url, url_path) and wait_for_idle(page). Unexpected page errors (uncaught JS
+          exceptions) fail the test at teardown; they are also in the `page_errors` list.
+Browser tests skip when /usr/bin/chromium is missing, except when CI=true: then they fail.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    VIEWPORT,
+    is_harmless_page_error,
+    start_app,
+    stop_app,
+)
+
+APP = str(ROOT / "app.py")
+
+
+def load_app(page: str | None = None, query_params: dict | None = None, run: bool = True) -> AppTest:
+    """AppTest of app.py (generous timeout: the first run imports plotly/scipy), switched to `page`, run."""
+    at = AppTest.from_file(APP, default_timeout=30)
+    if page is not None:
+        at.switch_page(page)
+    for key, value in (query_params or {}).items():
+        at.query_params[key] = value
+    return at.run() if run else at
+
+
+@pytest.fixture
+def app_test():
+    """Factory: app_test(page=None, query_params=None, run=True) -> AppTest of the real app (see load_app)."""
+    return load_app
+
+
+def _need_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        reason = f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason + "; CI=true, so this is a failure, not a skip")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """Base URL of the real app run by `streamlit run app.py` on a free port for the whole session."""
+    _need_chromium()  # only browser tests need the server
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    proc, url = start_app("app.py", log_path=log)
+    yield url
+    stop_app(proc)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """A Playwright Browser: Debian's Chromium, headless, with the flags that work here (fresh profile)."""
+    _need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page_errors() -> list[str]:
+    """Uncaught page errors seen by `page` (harmless Plotly.animate rejections on pause left out)."""
+    return []
+
+
+@pytest.fixture
+def page(chromium, page_errors):
+    """A fresh 1280x720 browser context and page; fails the test at teardown if the page threw an error."""
+    context = chromium.new_context(viewport=VIEWPORT)
+    pg = context.new_page()
+    pg.on("pageerror", lambda err: None if is_harmless_page_error(str(err)) else page_errors.append(str(err)))
+    yield pg
+    context.close()
+    if page_errors:
+        pytest.fail(f"uncaught page errors: {page_errors}")
