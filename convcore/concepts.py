@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .functional import conv2d, conv_transpose2d
-from .params import Pair, _pair, _positive, check_channels, check_output_padding
+from .params import Pair, _pair, _positive, check_channels, check_output_padding, normalise_padding
 from .shapes import conv2d_output_size, conv_transpose2d_output_size, output_padding_for
 
 __all__ = [
@@ -56,7 +56,14 @@ def conv_cost(kind: str, in_channels: int, out_channels: int, kernel_size, in_si
     if kind == "Conv2d":
         out = conv2d_output_size(size, k, stride, padding, dilation)
         if min(out) <= 0:
-            raise ValueError(f"Conv2d: input {size[0]}x{size[1]} is smaller than the dilated kernel; output would be {out[0]}x{out[1]}")
+            pads = normalise_padding(padding, k, _pair(stride, "stride"), _pair(dilation, "dilation"))
+            d = _pair(dilation, "dilation")
+            i = 0 if out[0] <= 0 else 1
+            raise ValueError(
+                f"Conv2d: the dilated kernel {d[i]}*({k[i]}-1)+1 = {d[i] * (k[i] - 1) + 1} is larger than the padded "
+                f"input {size[i]}+{pads[i][0]}+{pads[i][1]} = {size[i] + sum(pads[i])}, so the output would be "
+                f"{out[0]}x{out[1]}; use a smaller kernel, more padding or a larger input"
+            )
         shape = (cout, cin // g) + k
         macs = cout * (cin // g) * taps * out[0] * out[1]
     elif kind == "ConvTranspose2d":
@@ -64,7 +71,10 @@ def conv_cost(kind: str, in_channels: int, out_channels: int, kernel_size, in_si
         check_output_padding(_pair(output_padding, "output_padding"), s, d)
         out = conv_transpose2d_output_size(size, k, s, padding, output_padding, d)
         if min(out) <= 0:
-            raise ValueError(f"ConvTranspose2d: the output would be {out[0]}x{out[1]}; padding is too large for this input")
+            raise ValueError(
+                f"ConvTranspose2d: H_out = (H_in-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1 gives "
+                f"{out[0]}x{out[1]}, an empty output; padding={_pair(padding, 'padding')} is too large for this input"
+            )
         shape = (cin, cout // g) + k
         macs = cin * (cout // g) * taps * size[0] * size[1]
     else:

@@ -30,6 +30,10 @@ __all__ = [
     "solve_chain",
     "chain_to_text",
     "chain_from_text",
+    "CELL_FIELDS",
+    "parse_cell",
+    "layer_from_cells",
+    "cells_from_layer",
     "to_pytorch",
 ]
 
@@ -373,3 +377,71 @@ def layer_code(spec: Layer, in_channels: int) -> str:
 
 def _shape_text(shape: Shape | None) -> str:
     return "?" if shape is None else f"({shape[0]}, {shape[1]}, {shape[2]})"
+
+
+# ---- table cells: one editable row per layer, spatial arguments as text ('3', '3,5', 'same') ---------------------
+
+CELL_FIELDS = ("layer", "out_channels", "kernel_size", "stride", "padding", "output_padding", "dilation", "groups")
+_CELL_DEFAULTS = {"stride": 1, "padding": 0, "output_padding": 0, "dilation": 1}
+
+
+def parse_cell(raw, name: str):
+    """An int, a pair written '3,5' / '3x5' / '(3, 5)', or for padding 'same' / 'valid'; empty means the default."""
+    if raw is None or (isinstance(raw, float) and np.isnan(raw)) or str(raw).strip() == "":
+        if name not in _CELL_DEFAULTS:
+            raise ValueError(f"{name} is empty; give a whole number such as 3, or a pair such as 3,5")
+        return _CELL_DEFAULTS[name]
+    text = str(raw).strip().strip("()[]").replace(" ", "")
+    if name == "padding" and text in PADDING_STRINGS:
+        return text
+    parts = re.split(r"[,x]", text)
+    if len(parts) in (1, 2) and all(re.fullmatch(r"\d+", part) for part in parts):
+        values = tuple(int(part) for part in parts)
+        return values[0] if len(values) == 1 else values
+    extra = " or 'same' / 'valid'" if name == "padding" else ""
+    raise ValueError(f"{name} {raw!r} is not a whole number (3) or a height,width pair (3,5){extra}")
+
+
+def _whole(raw, name: str, default: int | None = None) -> int:
+    if raw is None or (isinstance(raw, float) and np.isnan(raw)):
+        if default is None:
+            raise ValueError(f"{name} is empty; give a whole number")
+        return default
+    if isinstance(raw, (float, np.floating)) and float(raw).is_integer():
+        raw = int(raw)
+    if isinstance(raw, str) and re.fullmatch(r"\s*\d+\s*", raw):
+        raw = int(raw)
+    if isinstance(raw, bool) or not isinstance(raw, (int, np.integer)):
+        raise ValueError(f"{name} {raw!r} is not a whole number")
+    return int(raw)
+
+
+def layer_from_cells(cells: dict, number: int) -> Layer:
+    """One table row as a Layer; ValueError messages start with 'layer <number>'."""
+    try:
+        kind = cells.get("layer")
+        if kind not in (CONV, TRANSPOSE):
+            raise ValueError(f"layer type must be {CONV} or {TRANSPOSE}, got {kind!r}")
+        values = {name: parse_cell(cells.get(name), name) for name in ("kernel_size", "stride", "padding", "dilation")}
+        values["output_padding"] = parse_cell(cells.get("output_padding"), "output_padding")
+        if kind == CONV and values["output_padding"] not in (0, (0, 0)):
+            raise ValueError("output_padding belongs to ConvTranspose2d only; leave it 0 for a Conv2d")
+        if kind == CONV:
+            values["output_padding"] = 0
+        return layer(kind, _whole(cells.get("out_channels"), "out_channels"), groups=_whole(cells.get("groups"), "groups", 1),
+                     **values)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"layer {number}: {exc}") from None
+
+
+def _cell(value) -> str:
+    if isinstance(value, str):
+        return value
+    return str(value[0]) if value[0] == value[1] else f"{value[0]},{value[1]}"
+
+
+def cells_from_layer(spec: Layer) -> dict:
+    """The table row that layer_from_cells reads back as spec."""
+    return {"layer": spec.kind, "out_channels": spec.out_channels, "kernel_size": _cell(spec.kernel_size),
+            "stride": _cell(spec.stride), "padding": _cell(spec.padding), "output_padding": _cell(spec.output_padding),
+            "dilation": _cell(spec.dilation), "groups": spec.groups}

@@ -1,0 +1,204 @@
+"""Plotly figures for the concept pages: the planner's chain of tensors, channel blocks for groups, padding modes
+side by side with traceable sources, matrix heatmaps, overlap maps and upsampled images. Plotly only.
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ..planner import CONV, Plan
+
+__all__ = ["chain_figure", "channel_figure", "counts_figure", "group_colour"]
+
+from .palette import BLACK, BLUE, FONT_FAMILY, GREEN, LABEL_FONT, ORANGE, PURPLE, SKY, TEXT, VERMILLION, YELLOW
+
+GREY = "#999999"  # the input tensor and layers the engine rejected
+FONT = dict(family=FONT_FAMILY, size=LABEL_FONT, color=TEXT)
+
+
+def _shape_label(shape) -> str:
+    return "?" if shape is None else f"{shape[0]}×{shape[1]}×{shape[2]}"
+
+
+def chain_figure(plan: Plan) -> go.Figure:
+    """The chain as tensors left to right (height ~ spatial size, width ~ log channels), like a U-Net drawing.
+
+    A ConvTranspose2d that misses its mirror's shape gets a vermillion outline and the expected tensor dashed.
+    """
+    stages = [("input", plan.input_shape, None)] + [(f"{i + 1}", s.out_shape, s) for i, s in enumerate(plan.steps)]
+    known = [sh for _, sh, _ in stages if sh is not None] + [s.target for s in plan.steps if s.target is not None]
+    tallest = max(max(sh[1] for sh in known), 1)
+    widest_c = max(max(sh[0] for sh in known), 1)
+
+    def size(shape):
+        height = 0.12 + 0.88 * shape[1] / tallest
+        width = 0.18 + 0.4 * np.log2(shape[0] + 1) / np.log2(widest_c + 1)
+        return width, height
+
+    fig = go.Figure()
+    xs, ys, hover = [], [], []
+    for x, (name, shape, step) in enumerate(stages):
+        if shape is None:
+            fig.add_shape(type="rect", x0=x - 0.2, x1=x + 0.2, y0=-0.2, y1=0.2, line=dict(color=GREY, dash="dot"),
+                          fillcolor="rgba(153,153,153,0.15)")
+            fig.add_annotation(x=x, y=0, text="?", showarrow=False, font=dict(size=18, color=GREY))
+            xs.append(x), ys.append(0), hover.append(f"layer {name}: {step.error}")
+            label_y = 0.25
+        else:
+            w, h = size(shape)
+            colour = GREY if step is None else (BLUE if step.layer.kind == CONV else GREEN)
+            bad = step is not None and step.mismatch
+            fig.add_shape(type="rect", x0=x - w / 2, x1=x + w / 2, y0=-h / 2, y1=h / 2, fillcolor=colour, opacity=0.85,
+                          line=dict(color=VERMILLION if bad else "white", width=4 if bad else 1))
+            if bad:
+                tw, th = size(step.target)
+                fig.add_shape(type="rect", x0=x - tw / 2, x1=x + tw / 2, y0=-th / 2, y1=th / 2,
+                              line=dict(color=VERMILLION, dash="dash", width=2))
+            xs.append(x), ys.append(0)
+            text = f"{'input' if step is None else 'after layer ' + name}: {_shape_label(shape)} (C×H×W)"
+            if step is not None and step.target is not None:
+                verdict = "matches" if not bad else "MISSES"
+                text += f"<br>mirrors layer {step.mirrors + 1}: expected {_shape_label(step.target)}, {verdict}"
+            hover.append(text)
+            label_y = max(h, size(step.target)[1] if bad else 0) / 2 + 0.06
+        label = f"<b>{_shape_label(shape)}</b>"
+        if step is not None and step.mismatch:
+            label += f"<br>want {_shape_label(step.target)}"
+        fig.add_annotation(x=x, y=label_y, text=label, showarrow=False, yanchor="bottom",
+                           font=dict(size=12, color=VERMILLION if step is not None and step.mismatch else "#222"))
+        caption = "input" if step is None else (
+            f"layer {x}: {'Conv2d' if step.layer.kind == CONV else 'ConvT2d'} s={_pair_text(step.layer.stride)}")
+        fig.add_annotation(x=x, y=-0.62, text=caption, showarrow=False, font=dict(size=11, color="#444"))
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", marker=dict(size=28, opacity=0), hovertext=hover,
+                             hoverinfo="text", showlegend=False))
+    for name, colour in (("Conv2d output", BLUE), ("ConvTranspose2d output", GREEN)):
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
+                                 marker=dict(symbol="square", size=12, color=colour)))
+    if plan.mismatches:
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="expected (mirror), missed",
+                                 line=dict(color=VERMILLION, dash="dash")))
+    fig.update_xaxes(visible=False, range=[-0.6, len(stages) - 0.4])
+    fig.update_yaxes(visible=False, range=[-0.7, 0.85])
+    fig.update_layout(height=300, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white", font=FONT,
+                      legend=dict(orientation="h", yanchor="bottom", y=-0.12, x=0), hovermode="closest")
+    return fig
+
+
+def _pair_text(pair) -> str:
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]},{pair[1]}"
+
+
+# ---- groups: channels as blocks ----------------------------------------------------------------------------------
+
+GROUP_COLOURS = (BLUE, ORANGE, GREEN, VERMILLION, SKY, PURPLE, YELLOW, BLACK)
+
+
+def group_colour(g: int) -> str:
+    return GROUP_COLOURS[g % len(GROUP_COLOURS)]
+
+
+def _fade(colour: str, alpha: float) -> str:
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def channel_figure(cmap: np.ndarray, groups: int, transposed: bool = False, highlight: int | None = None) -> go.Figure:
+    """Input channels (left) wired to the output channels they feed (right), one colour per group, and the weight
+    tensor in torch's layout: (C_out, C_in/groups) kernels for Conv2d, (C_in, C_out/groups) for ConvTranspose2d.
+
+    cmap: (C_out, C_in) bool from trace_maps.channel_map. highlight: an output channel whose inputs and weights
+    stand out (the rest fades).
+    """
+    from plotly.subplots import make_subplots
+
+    cout, cin = cmap.shape
+    out_per, in_per = cout // groups, cin // groups
+    rows = max(cin, cout)
+    height = max(400, min(760, 120 + rows * 34))
+    y_in = _spread(cin, rows)
+    y_out = _spread(cout, rows)
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.1,
+                        subplot_titles=("which input channels feed which outputs",
+                                        f"weight: {'(C_in, C_out/groups' if transposed else '(C_out, C_in/groups'}, kH, kW)"))
+    live_in = cmap[highlight] if highlight is not None else np.ones(cin, bool)
+    for g in range(groups):
+        colour = group_colour(g)
+        lit_x, lit_y, faded_x, faded_y = [], [], [], []
+        for o in range(g * out_per, (g + 1) * out_per):
+            for i in np.flatnonzero(cmap[o]):
+                on = highlight is None or o == highlight
+                (lit_x if on else faded_x).extend([0, 1, None])
+                (lit_y if on else faded_y).extend([y_in[i], y_out[o], None])
+        if faded_x:
+            fig.add_trace(go.Scatter(x=faded_x, y=faded_y, mode="lines", line=dict(color=_fade(colour, 0.15), width=1),
+                                     hoverinfo="skip", showlegend=False), 1, 1)
+        if lit_x:
+            fig.add_trace(go.Scatter(x=lit_x, y=lit_y, mode="lines", hoverinfo="skip", showlegend=False,
+                                     line=dict(color=colour, width=1.5 if highlight is None else 3)), 1, 1)
+    px_per_row = (height - 90) / (rows + 2.5)
+    size = int(max(6, min(22, 0.75 * px_per_row)))
+    for side, ys, n, per, name in ((0, y_in, cin, in_per, "input"), (1, y_out, cout, out_per, "output")):
+        lit = live_in if side == 0 else np.array([highlight is None or c == highlight for c in range(n)])
+        fig.add_trace(go.Scatter(
+            x=[side] * n, y=ys, mode="markers+text",
+            marker=dict(symbol="square", size=size, color=[group_colour(c // per) for c in range(n)],
+                        opacity=np.where(lit, 1.0, 0.25), line=dict(color="white", width=1)),
+            text=[str(c) for c in range(n)], textposition="middle left" if side == 0 else "middle right",
+            customdata=list(range(n)), hovertext=[f"group {c // per}" for c in range(n)], name=name,
+            hovertemplate=f"{name} channel %{{customdata}}, %{{hovertext}}<extra></extra>", showlegend=False), 1, 1)
+    top = (rows - 1) / 2
+    for x, text in ((0, f"<b>input</b><br>C_in={cin}"), (1, f"<b>output</b><br>C_out={cout}")):
+        fig.add_annotation(x=x, y=top + 0.8, text=text, showarrow=False, yanchor="bottom", xref="x", yref="y")
+    fig.update_xaxes(visible=False, range=[-0.3, 1.3], row=1, col=1)
+    fig.update_yaxes(visible=False, range=[-top - 0.8, top + 2.4], row=1, col=1)
+
+    # the weight tensor: one cell per (dim0, dim1) kH x kW kernel, coloured by group, faded where unused
+    d0, d1 = (cin, out_per) if transposed else (cout, in_per)
+    per0 = in_per if transposed else out_per
+    r, c = np.meshgrid(np.arange(d0), np.arange(d1), indexing="ij")
+    group_of = r // per0
+    if highlight is None:
+        used = np.ones_like(r, bool)
+    elif transposed:  # output channel o = g*out_per + j reads weight[i, j] for the inputs i of group g
+        used = (group_of == highlight // out_per) & (c == highlight % out_per)
+    else:
+        used = r == highlight
+    n_col = min(groups, len(GROUP_COLOURS))
+    z = (group_of % n_col) + np.where(used, 0, n_col)  # 0..n-1 full colours, n..2n-1 faded
+    palette = [group_colour(i) for i in range(n_col)] + [_fade(group_colour(i), 0.2) for i in range(n_col)]
+    scale = [[v, palette[i]] for i in range(2 * n_col) for v in (i / (2 * n_col), (i + 1) / (2 * n_col))]
+    fig.add_trace(go.Heatmap(
+        z=z, zmin=0, zmax=2 * n_col, colorscale=scale, showscale=False, xgap=2, ygap=2,
+        customdata=np.stack([r, c, group_of], -1),
+        hovertemplate="weight[%{customdata[0]}, %{customdata[1]}]: one kH×kW kernel, group %{customdata[2]}<extra></extra>"),
+        1, 2)
+    fig.update_xaxes(title_text=f"dim 1: {'C_out/groups' if transposed else 'C_in/groups'} = {d1}", row=1, col=2,
+                     dtick=1 if d1 <= 16 else None, showgrid=False, zeroline=False, constrain="domain")
+    fig.update_yaxes(title_text=f"dim 0: {'C_in' if transposed else 'C_out'} = {d0}", row=1, col=2,
+                     autorange="reversed", dtick=1 if d0 <= 16 else None, showgrid=False, zeroline=False,
+                     scaleanchor="x2", constrain="domain")
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white", font=FONT,
+                      hovermode="closest")
+    return fig
+
+
+def _spread(n: int, rows: int) -> np.ndarray:
+    """n positions centred on 0 spanning the same height as `rows` positions one apart."""
+    if n == 1:
+        return np.array([0.0])
+    return (rows - 1) / 2 - np.arange(n) * (rows - 1) / (n - 1)
+
+
+def counts_figure(labels: list[str], params: list[int], macs: list[int]) -> go.Figure:
+    """Parameters and multiply-adds side by side for a few layer choices."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("parameters", "multiply-adds per image"), horizontal_spacing=0.12)
+    colours = [BLUE, ORANGE, GREEN, SKY][: len(labels)]
+    for col, values in ((1, params), (2, macs)):
+        fig.add_trace(go.Bar(x=labels, y=values, marker_color=colours, text=[f"{v:,}" for v in values],
+                             textposition="outside", cliponaxis=False, showlegend=False,
+                             hovertemplate="%{x}: %{y:,}<extra></extra>"), 1, col)
+        fig.update_yaxes(showgrid=True, gridcolor="#eee", row=1, col=col, range=[0, max(values) * 1.18])
+    fig.update_layout(height=320, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white", font=FONT)
+    return fig
