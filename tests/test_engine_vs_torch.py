@@ -342,12 +342,16 @@ def test_non_contiguous_and_read_only_inputs():
 # ---------------------------------------------------------------- the engine's other algorithm paths
 
 def _large_cases():
-    """(name, op, x shape, w shape, kwargs): depthwise per-tap (output >= 64x64, 1 channel per group) and FFT
-    (kernel >= 10x10 taps on an output >= 64x64), strided and dilated, and a transposed layer of the same size."""
+    """(name, op, x shape, w shape, kwargs): depthwise per-tap (output >= 64x64, 1 channel per group; several
+    cache-sized row blocks), FFT (kernel >= 10x10 taps on an output >= 64x64), strided and dilated, GEMM layers of
+    CNN size, and transposed layers of the same size."""
     return [
         ("per-tap depthwise 3x3", "conv2d", (2, 3, 66, 70), (3, 1, 3, 3), dict(groups=3, padding=1)),
         ("per-tap multiplier 5x3 dilated", "conv2d", (1, 2, 72, 68), (6, 1, 5, 3), dict(groups=2, padding="same", dilation=(2, 1))),
         ("per-tap strided", "conv2d", (1, 2, 133, 140), (2, 1, 4, 4), dict(groups=2, stride=2, padding=(2, 1))),
+        ("per-tap row blocks, multiplier 2", "conv2d", (3, 8, 80, 72), (16, 1, 3, 3), dict(groups=8)),
+        ("GEMM channel-mixing layer", "conv2d", (2, 16, 24, 24), (32, 16, 3, 3), dict(stride=2, padding=1)),
+        ("GEMM groups=4 on 64x64", "conv2d", (1, 8, 66, 64), (8, 2, 3, 3), dict(groups=4, padding=(0, 1))),
         ("FFT depthwise 11x11", "conv2d", (1, 3, 80, 74), (3, 1, 11, 11), dict(groups=3, padding=5)),
         ("FFT dense 10x12 strided", "conv2d", (2, 2, 150, 160), (3, 2, 10, 12), dict(stride=2, padding=(1, 2))),
         ("FFT grouped dilated", "conv2d", (1, 4, 90, 84), (4, 2, 10, 10), dict(groups=2, dilation=2, padding="same")),
@@ -364,9 +368,9 @@ def _reaches(name, op, x_shape, w_shape, kw):
     out = convcore.conv2d_output_size(x_shape[2:], w_shape[2:], kw.get("stride", 1), kw.get("padding", 0),
                                       kw.get("dilation", 1))
     taps, pixels = w_shape[2] * w_shape[3], out[0] * out[1]
-    if name.startswith("FFT"):
-        return taps >= cf.FFT_MIN_TAPS and pixels >= cf.FFT_MIN_PIXELS
-    return w_shape[1] == 1 and taps < cf.FFT_MIN_TAPS and pixels >= cf.FFT_MIN_PIXELS
+    fft = taps >= cf.FFT_MIN_TAPS and pixels >= cf.FFT_MIN_PIXELS
+    per_tap = not fft and w_shape[1] == 1 and pixels >= cf.FFT_MIN_PIXELS
+    return {"FFT": fft, "per-tap": per_tap, "GEMM": not fft and not per_tap}[name.split()[0]]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
