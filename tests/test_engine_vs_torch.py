@@ -432,3 +432,51 @@ def test_oracle_agrees_with_torch(dtype):
                    TF.conv_transpose2d(t(x), t(wt), t(b), (2, 3), (1, 1), (1, 2), 2, (1, 2)))
     assert_matches(conv_transpose2d_ref(x[0], wt, None, (1, 1), (0, 2), (2, 0), 2, (3, 1)),
                    TF.conv_transpose2d(t(x[0]), t(wt), None, 1, (0, 2), (2, 0), 2, (3, 1)))
+
+
+# ---------------------------------------------------------------- padding helpers (public: the pages draw with them)
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("dtype", [np.float64, np.complex64])
+def test_pad2d_matches_torch_pad(mode, dtype):
+    rng = np.random.default_rng(12)
+    torch_mode = "constant" if mode == "zeros" else mode
+    for shape, pads in [((2, 3, 5, 4), ((1, 2), (3, 0))), ((3, 4, 6), ((3, 3), (2, 1))), ((1, 1, 2, 3), ((0, 1), (2, 2))),
+                        ((2, 1, 4, 4), ((0, 0), (0, 0)))]:
+        x = random_array(rng, shape, dtype)
+        (top, bottom), (left, right) = pads
+        if np.dtype(dtype).kind == "c" and mode != "zeros":  # torch pads complex only with constants: pad both parts
+            ref = (TF.pad(t(x.real), (left, right, top, bottom), mode=torch_mode)
+                   + 1j * TF.pad(t(x.imag), (left, right, top, bottom), mode=torch_mode)).numpy()
+        else:
+            ref = TF.pad(t(x), (left, right, top, bottom), mode=torch_mode).numpy()
+        out = convcore.pad2d(x, pads, mode)
+        np.testing.assert_array_equal(out, ref.astype(dtype))
+        assert out.dtype == x.dtype
+        # the index map says which real cell each padded cell copies (-1: a zero)
+        rows = convcore.pad_source_index(shape[-2], top, bottom, mode)
+        cols = convcore.pad_source_index(shape[-1], left, right, mode)
+        assert rows.shape == (shape[-2] + top + bottom,) and cols.shape == (shape[-1] + left + right,)
+        for i, r in enumerate(rows):
+            for j, c in enumerate(cols):
+                expected = 0 if (r < 0 or c < 0) else x[..., r, c]
+                np.testing.assert_array_equal(out[..., i, j], expected)
+
+
+@pytest.mark.parametrize("mode, pads", [("reflect", (4, 0)), ("reflect", (0, 5)), ("circular", (0, 6)), ("nearest", (1, 1))])
+def test_pad_source_index_rejects_what_torch_rejects(mode, pads):
+    with pytest.raises(ValueError, match=mode if mode == "nearest" else rf"\({pads[0]}, {pads[1]}\).*size 4"):
+        convcore.pad_source_index(4, pads[0], pads[1], mode)
+    if mode != "nearest":
+        with pytest.raises(Exception):
+            TF.pad(torch.zeros(1, 1, 4, 4), (0, 0) + pads, mode=mode)
+
+
+@pytest.mark.parametrize("stride", [(1, 1), (2, 2), (3, 1), (1, 4)])
+def test_insert_zeros_is_a_transposed_1x1_identity(stride):
+    """Zero insertion = conv_transpose2d with a 1x1 kernel of ones and the same stride (torch as the oracle)."""
+    x = random_array(np.random.default_rng(13), (2, 3, 4, 5), np.float64)
+    ref = TF.conv_transpose2d(t(x), torch.ones(3, 1, 1, 1, dtype=torch.float64), stride=stride, groups=3)
+    out = convcore.insert_zeros(x, stride)
+    np.testing.assert_array_equal(out, ref.numpy())
+    assert not np.shares_memory(out, x)

@@ -3,7 +3,6 @@ parameter assignment and repr."""
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -12,7 +11,6 @@ import torch
 import convcore
 from torch_compare import DTYPES, assert_matches, random_array, t
 
-warnings.filterwarnings("ignore", message="Initializing zero-element tensors")
 
 # (in, out, kernel, kwargs) for both modules; groups from 1 to depthwise with a multiplier
 CONFIGS = [
@@ -26,7 +24,6 @@ CONFIGS = [
 
 
 def _torch(cls_name, cin, cout, k, kw):
-    warnings.simplefilter("ignore")
     return getattr(torch.nn, cls_name)(cin, cout, k, **kw)
 
 

@@ -12,7 +12,7 @@ import torch.nn.functional as TF
 import convcore
 from torch_compare import DTYPES, random_array, t
 
-warnings.filterwarnings("ignore", message="Initializing zero-element tensors")
+pytestmark = pytest.mark.filterwarnings("ignore:Initializing zero-element tensors")
 
 
 def _arr(shape, dtype=np.float32):
