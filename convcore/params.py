@@ -141,8 +141,8 @@ def _common(op: str, input, weight, bias, groups):
         raise ValueError(f"{op}: expected 3D (unbatched) or 4D (batched) input, but got input of size {_shape(x)}")
     if x.shape[-3] and (x.ndim == 3 or x.shape[0]) and 0 in x.shape[-2:]:
         raise ValueError(
-            f"{op}: only an empty batch or zero channels may be empty, but got input of size {_shape(x)} whose "
-            f"height x width is {x.shape[-2]} x {x.shape[-1]}"
+            f"{op}: an input height or width of 0 is only allowed with an empty batch or zero channels (as in torch), "
+            f"but got input of size {_shape(x)}: height x width = {x.shape[-2]} x {x.shape[-1]}"
         )
     if x.dtype != w.dtype:
         raise TypeError(f"{op}: input ({x.dtype}) and weight ({w.dtype}) must have the same dtype")
