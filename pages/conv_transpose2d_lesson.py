@@ -1,4 +1,56 @@
+"""ConvTranspose2d lesson: every constructor argument (and forward's output_size), the transposed convolution seen
+three ways with the real numbers (zero insertion, scatter, matrix), why output_padding exists, and the overlap that
+makes checkerboards. Every setting, the open tab and the step live in the URL."""
 import streamlit as st
 
-st.title("conv_transpose2d_lesson")
-st.info("This page is being built.")
+from convcore import ui
+from convcore.ui import lesson
+
+P = "ct"
+DEFAULTS = {"height": 3, "width": 3, "kernel_size": (3, 3), "stride": (2, 2), "padding": (1, 1)}
+TABS = {
+    "Zero insertion": "window",
+    "Scatter": "scatter",
+    "Matrix": "matrix",
+    "output_padding": None,
+    "Overlap and checkerboards": None,
+}
+
+st.title("ConvTranspose2d")
+st.caption("Three ways to the same numbers: a convolution over the zero-inserted input with the flipped kernel; each "
+           "input cell stamping value x kernel onto the output; the matching Conv2d's matrix, transposed. Click an "
+           "output cell for its arithmetic, an input cell for the outputs it feeds.")
+
+with st.sidebar:
+    st.subheader("nn.ConvTranspose2d arguments")
+    cfg = ui.conv_params(P, transposed=True, defaults=DEFAULTS)
+    st.subheader("Values")
+    x = ui.value_picker(P, "x", "Input", cfg.input_shape)
+    w = ui.value_picker(P, "w", "Kernel (weight)", cfg.weight_shape, kind="weight")
+    b = ui.value_picker(P, "b", "Bias", cfg.bias_shape, kind="weight") if cfg.bias else None
+
+lesson.shape_line(cfg)
+if not lesson.is_valid(cfg):
+    ui.shape_panel(cfg)  # the error (rule and numbers) and the shapes; the controls keep every setting
+    st.stop()
+
+out_channel = lesson.channel_picker(P, cfg)
+trace = ui.run_engine(lesson.transpose_trace, cfg, x, w, b, out_channel)  # None after an st.error
+if trace is None:
+    st.stop()
+lesson.channel_note(cfg, trace)
+
+tabs = st.tabs(list(TABS), key=f"{P}_view", bind="query-params", on_change="rerun")
+for tab, (label, view) in zip(tabs, TABS.items()):
+    if not tab.open:  # only the open tab is built and sent
+        continue
+    with tab:
+        if view is not None:
+            lesson.animated_view(P, view, cfg, x, w, b, out_channel)
+        elif label == "output_padding":
+            lesson.output_padding_panel(cfg, x, w, b, out_channel)
+        else:
+            lesson.overlap_panel(cfg, x, w, b, out_channel)
+
+ui.shape_panel(cfg)
+ui.code_panel(cfg, x, w, b)
