@@ -1,0 +1,111 @@
+"""Turning a board's traces and per-step updates into one go.Figure: Play / Pause, speeds, a step slider.
+
+Frames are plain dicts that update only the traces that move (go.Frame traces=[...]), all drawn with
+redraw=False. The figure is built without plotly's validation, which costs ~1 ms a frame and ~0.1 s for the
+grids (a 256-frame figure would take 0.5 s instead of ~20 ms); the tests validate each kind of figure instead.
+Past FRAME_CAP steps (or FRAME_POINT_CAP points in all frames) a figure has no frames: the page steps on the server.
+"""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from . import palette as P
+
+__all__ = ["FRAME_CAP", "FRAME_POINT_CAP", "SPEEDS_MS", "frames_fit", "build_figure", "is_animated"]
+
+FRAME_CAP = 400  # frames per figure; past this the browser takes seconds to load the figure
+FRAME_POINT_CAP = 120_000  # coordinates and texts in all frames together (keeps the JSON under ~1 MB)
+SPEEDS_MS = (1000, 500, 250, 100)  # frame durations offered by the speed menu
+CONTROLS_HEIGHT = 96  # pixels under the plot for the buttons and the slider
+
+
+def frames_fit(n_steps: int, points_per_step: int = 0, max_frames: int = FRAME_CAP) -> bool:
+    """Whether a figure of n_steps steps gets client-side frames (else the page steps on the server)."""
+    return 1 < n_steps <= max_frames and n_steps * points_per_step <= FRAME_POINT_CAP
+
+
+def is_animated(fig: go.Figure) -> bool:
+    """True when the figure carries frames (Play works in the browser)."""
+    return bool(fig.layout.meta and fig.layout.meta.get("animated"))
+
+
+def _animate_args(names, duration: int, from_current: bool = False) -> list:
+    opts = {"frame": {"duration": duration, "redraw": False}, "transition": {"duration": 0},
+            "mode": "immediate"}
+    if from_current:
+        opts["fromcurrent"] = True
+    return [names, opts]
+
+
+def _controls(step: int, labels: list[str], frame_ms: int) -> dict:
+    font = {"size": P.LABEL_FONT, "family": P.FONT_FAMILY, "color": P.TEXT}
+    buttons = {
+        "type": "buttons", "direction": "left", "showactive": False, "x": 0.0, "y": 0, "xanchor": "left",
+        "yanchor": "top", "pad": {"t": 44, "r": 6}, "font": font, "bgcolor": "#F2F2F2", "bordercolor": P.GRID_EDGE,
+        "buttons": [
+            {"label": "▶ Play", "method": "animate", "args": _animate_args(None, frame_ms, True)},
+            {"label": "❚❚ Pause", "method": "animate", "args": _animate_args([None], 0)},
+        ],
+    }
+    active = min(range(len(SPEEDS_MS)), key=lambda i: abs(SPEEDS_MS[i] - frame_ms))
+    speeds = {
+        "type": "dropdown", "direction": "up", "showactive": True, "active": active, "x": 0.0, "y": 0,
+        "xanchor": "left", "yanchor": "top", "pad": {"t": 44, "l": 196}, "font": font, "bgcolor": "#F2F2F2",
+        "bordercolor": P.GRID_EDGE,
+        "buttons": [{"label": f"▶ {1000 / ms:g} steps/s", "method": "animate", "args": _animate_args(None, ms, True)}
+                    for ms in SPEEDS_MS],
+    }
+    slider = {
+        "active": step, "x": 0.0, "len": 1.0, "y": 0, "yanchor": "top", "xanchor": "left", "pad": {"t": 4, "b": 0},
+        "currentvalue": {"prefix": "step ", "visible": True, "xanchor": "right", "offset": 6,
+                         "font": {"size": P.LABEL_FONT, "family": P.FONT_FAMILY, "color": P.TEXT}},
+        # tick labels hidden (they would collide); the current step's label shows above the slider
+        "font": {"size": 1, "color": "rgba(0,0,0,0)"}, "ticklen": 0, "minorticklen": 0, "transition": {"duration": 0},
+        "steps": [{"label": label, "method": "animate", "args": _animate_args([str(i)], 0)}
+                  for i, label in enumerate(labels)],
+    }
+    return {"updatemenus": [buttons, speeds], "sliders": [slider]}
+
+
+def build_figure(traces: list[dict], width: int, height: int, *, frames: list[dict] | None = None, step: int = 0,
+                 labels: list[str] | None = None, frame_ms: int = 500, meta: dict | None = None,
+                 legend: bool = False) -> go.Figure:
+    """The figure: pixel axes (y down), fixed size, and with frames the animation controls.
+
+    `frames` are dicts {"name", "traces", "data"} for steps 0..S-1; they are stored starting at `step` (then
+    wrapping round) so that Play, pressed first, continues from the step the figure opens at.
+    """
+    animated = bool(frames)
+    plot_h = height
+    layout = {
+        "width": width,
+        "height": plot_h + (CONTROLS_HEIGHT if animated else 0) + (34 if legend else 0),
+        "autosize": False,
+        "margin": {"l": 0, "r": 0, "t": 34 if legend else 0, "b": CONTROLS_HEIGHT if animated else 0, "pad": 0},
+        "xaxis": {"range": [0, width], "visible": False, "fixedrange": True},
+        "yaxis": {"range": [plot_h, 0], "visible": False, "fixedrange": True},
+        "plot_bgcolor": "#FFFFFF", "paper_bgcolor": "#FFFFFF",
+        "font": {"family": P.FONT_FAMILY, "size": P.LABEL_FONT, "color": P.TEXT},
+        "hoverlabel": {"font": {"size": P.LABEL_FONT, "family": P.FONT_FAMILY}},
+        "showlegend": legend, "clickmode": "event+select", "dragmode": False,
+        "meta": {"animated": animated, "step": step, "frame_cap": FRAME_CAP, **(meta or {})},
+    }
+    if legend:
+        layout["legend"] = {"orientation": "h", "x": 0, "y": 1, "xanchor": "left", "yanchor": "bottom",
+                            "font": {"size": P.LABEL_FONT}, "itemclick": False, "itemdoubleclick": False}
+    if animated:
+        layout.update(_controls(step, labels or [str(i) for i in range(len(frames))], frame_ms))
+    # unvalidated: plotly's per-point validation costs ~0.1 s a figure; the tests validate every kind of figure
+    fig = go.Figure(data=traces, layout=layout, _validate=False)
+    if animated:
+        order = frames[step:] + frames[:step]
+        _attach_frames(fig, order)
+    return fig
+
+
+def _attach_frames(fig: go.Figure, frames: list[dict]) -> None:
+    objs = tuple(go.Frame(f, _validate=False) for f in frames)
+    if hasattr(fig, "_frame_objs"):
+        fig._frame_objs = objs  # plotly stores frames here; the public setter would validate every frame again
+    else:  # a future plotly: the slow, validated way
+        fig.frames = objs
