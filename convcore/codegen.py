@@ -57,8 +57,11 @@ def _arg(value) -> str:
 
 
 def layer_expr(op: str, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-               bias: bool = True, padding_mode: str = "zeros", output_padding=0) -> str:
-    """`nn.Conv2d(...)` / `nn.ConvTranspose2d(...)` with only the non-default arguments, in torch's order."""
+               bias: bool = True, padding_mode: str = "zeros", output_padding=0, dtype: str | None = None) -> str:
+    """`nn.Conv2d(...)` / `nn.ConvTranspose2d(...)` with only the non-default arguments, in torch's order.
+
+    dtype: e.g. "torch.float64" for a module that is not float32 (torch's default).
+    """
     if op not in ("conv2d", "conv_transpose2d"):
         raise ValueError(f"op must be 'conv2d' or 'conv_transpose2d', got {op!r}")
     args = [str(in_channels), str(out_channels), f"kernel_size={_arg(kernel_size)}"]
@@ -73,6 +76,8 @@ def layer_expr(op: str, in_channels: int, out_channels: int, kernel_size, stride
         text = str(value) if isinstance(value, (bool, int)) and name in ("groups", "bias") else _arg(value)
         if text != default:
             args.append(f"{name}={text}")
+    if dtype is not None:
+        args.append(f"dtype={dtype}")
     cls = "Conv2d" if op == "conv2d" else "ConvTranspose2d"
     return f"nn.{cls}({', '.join(args)})"
 
@@ -95,7 +100,7 @@ def conv_code(op: str, input, weight, bias=None, stride=1, padding=0, dilation=1
     else:
         in_channels, out_channels = w.shape[0], w.shape[1] * groups
     layer = layer_expr(op, in_channels, out_channels, tuple(w.shape[2:]), stride, padding, dilation, groups,
-                       bias is not None, padding_mode, output_padding)
+                       bias is not None, padding_mode, output_padding, _TORCH_DTYPES.get(np.dtype(w.dtype)))
     lines = ["import torch", "from torch import nn", "", f"conv = {layer}"]
     if _too_big(w) or _too_big(bias):
         lines.append("# the weights are too large to print: torch's random initial weights stand in for them")

@@ -13,6 +13,7 @@ import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -23,6 +24,8 @@ VIEWPORT = {"width": 1280, "height": 720}
 # Streamlit is idle when the app is connected and no script runs.
 IDLE = "[data-testid='stApp'][data-test-connection-state='CONNECTED'][data-test-script-state='notRunning']"
 EXCEPTION = "[data-testid='stException']"
+RENDERED = "[data-testid='stMain'] [data-testid='stElementContainer']"
+SIDEBAR_NAV = "[data-testid='stSidebarNav']"
 
 
 def free_port() -> int:
@@ -65,14 +68,26 @@ def stop_app(proc: subprocess.Popen) -> None:
             proc.wait(timeout=10)
 
 
-def app_pages() -> list[tuple[str, str]]:
-    """(url_path, file) of every st.Page in app.py, read from its source (app.py itself needs a Streamlit run)."""
+class AppPage(NamedTuple):
+    url_path: str
+    file: str
+    title: str
+    default: bool
+
+    @property
+    def path(self) -> str:
+        """The path a user opens: the default page lives at the root."""
+        return "" if self.default else self.url_path
+
+
+def app_pages() -> list[AppPage]:
+    """Every st.Page in app.py (url_path, file, title, default), read from its source (app.py needs a Streamlit run)."""
     tree = ast.parse((ROOT / "app.py").read_text())
     pages = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Page":
             kwargs = {k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)}
-            pages.append((kwargs["url_path"], node.args[0].value))
+            pages.append(AppPage(kwargs["url_path"], node.args[0].value, kwargs["title"], kwargs.get("default", False)))
     return pages
 
 
@@ -85,12 +100,18 @@ def wait_for_idle(page, timeout: float = 30_000) -> None:
 
 
 def open_app_page(page, app_url: str, url_path: str = "", query: str | dict = "", timeout: float = 60_000):
-    """Open a page of the running app (url_path as in app.py; query as a string or dict) and wait until it settles."""
+    """Open a page of the running app (url_path as in app.py; query as a string or dict) and wait until it settles.
+
+    Widgets may show their default for a moment before a value from the URL: check values with Playwright's
+    auto-retrying `expect(locator).to_have_value(...)`, not a single read.
+    """
     if isinstance(query, dict):
         query = urllib.parse.urlencode(query)
     url = f"{app_url}/{url_path}" + (f"?{query}" if query else "")
     page.goto(url, wait_until="domcontentloaded", timeout=timeout)
-    page.wait_for_selector("[data-testid='stMain']", timeout=timeout)
+    wait_for_idle(page, timeout)
+    # The frontend draws elements a while after the script finished (lazy bundles): wait for the first one.
+    page.wait_for_selector(RENDERED, timeout=timeout)
     wait_for_idle(page, timeout)
     return page
 

@@ -1,6 +1,7 @@
 """Shared fixtures: AppTest of the real app, and a running app + headless Chromium for browser tests.
 
-AppTest:  app_test(page="pages/conv2d_lesson.py", query_params={"c2_k_h": "5"}) -> AppTest, already run.
+AppTest:  app_test(page="pages/conv2d_lesson.py", query_params={"c2_k_h": "5"}) -> AppTest, already run;
+          url_of(at, prefix) -> the query params a browser would hold now (for URL round-trip tests).
 Browser:  mark the test `@pytest.mark.browser` and use `page` and `app_url`, with tests/browser.py's
           open_app_page(page, app_url, url_path) and wait_for_idle(page). Unexpected page errors (uncaught JS
           exceptions) fail the test at teardown; they are also in the `page_errors` list.
@@ -41,6 +42,36 @@ def load_app(page: str | None = None, query_params: dict | None = None, run: boo
 def app_test():
     """Factory: app_test(page=None, query_params=None, run=True) -> AppTest of the real app (see load_app)."""
     return load_app
+
+
+WIDGET_KINDS = ("number_input", "slider", "select_slider", "selectbox", "radio", "toggle", "checkbox", "text_input",
+                "multiselect")
+
+
+def query_params_of(at: AppTest, prefix: str = "") -> dict[str, str]:
+    """The query string a browser would show now: keyed widgets as bind="query-params" writes them, plus the
+    non-widget parameters the page set with st.query_params (AppTest does not update the URL for bound widgets).
+
+    Bound widgets at their default are left out of a browser's URL; including them here restores the same state.
+    """
+    def text(v):
+        return str(v).lower() if isinstance(v, bool) else str(v)
+
+    params = {k: at.query_params[k][-1] if isinstance(at.query_params[k], list) else at.query_params[k]
+              for k in at.query_params if k.startswith(prefix)}
+    for kind in WIDGET_KINDS:
+        for widget in at.get(kind):
+            key = getattr(widget, "key", None)
+            if key and key.startswith(prefix) and widget.value is not None:
+                value = widget.value
+                params[key] = [text(v) for v in value] if isinstance(value, (list, tuple)) else text(value)
+    return params
+
+
+@pytest.fixture
+def url_of():
+    """query_params_of as a fixture: url_of(at, prefix="") -> dict for a second AppTest's query_params."""
+    return query_params_of
 
 
 def _need_chromium() -> None:

@@ -1,19 +1,23 @@
 """Every page listed in app.py loads in headless Chromium without an exception element; a screenshot of each."""
 import pytest
+from playwright.sync_api import expect
 
-from browser import EXCEPTION, app_pages, open_app_page
+from browser import EXCEPTION, SIDEBAR_NAV, app_pages, open_app_page, start_app, stop_app
 
 pytestmark = pytest.mark.browser
+PAGES = app_pages()
 
 
-@pytest.mark.parametrize("url_path", [url_path for url_path, _ in app_pages()])
-def test_page_loads_without_exception(page, app_url, url_path, tmp_path):
-    open_app_page(page, app_url, url_path)
+@pytest.mark.parametrize("app_page", PAGES, ids=[p.url_path for p in PAGES])
+def test_page_loads_without_exception(page, app_url, app_page, tmp_path):
+    open_app_page(page, app_url, app_page.path)
     page.wait_for_selector("[data-testid='stMain'] h1", timeout=30_000)
     assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()
-    assert page.url.rstrip("/").endswith(url_path) or url_path == "home"
-    shot = tmp_path / f"{url_path}.png"
-    page.screenshot(path=str(shot), full_page=True)
+    expect(page.locator(SIDEBAR_NAV)).to_contain_text(app_page.title)  # app.py's navigation, not pages/ discovery
+    if not app_page.default:
+        assert page.url.split("?")[0].endswith("/" + app_page.url_path)
+    shot = tmp_path / f"{app_page.url_path}.png"
+    page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000  # a real rendering, not a blank page
 
 
@@ -23,3 +27,16 @@ def test_home_links_open_their_page(page, app_url):
     page.wait_for_url("**/conv2d", timeout=30_000)
     page.wait_for_selector("[data-testid='stMain'] h1", timeout=30_000)
     assert page.locator(EXCEPTION).count() == 0
+
+
+def test_a_shared_link_works_as_the_first_request_to_a_fresh_server(page, tmp_path):
+    """Streamlit's pages/ discovery is active until a session runs app.py: the first request must still get it."""
+    target = next(p for p in reversed(PAGES) if not p.default)
+    proc, url = start_app("app.py", log_path=tmp_path / "server.log")
+    try:
+        open_app_page(page, url, target.path)
+        expect(page.locator(SIDEBAR_NAV)).to_contain_text(PAGES[0].title)
+        expect(page.locator(SIDEBAR_NAV)).not_to_contain_text("conv2d lesson")  # a pages/ file name
+        assert page.url.split("?")[0].endswith("/" + target.url_path)
+    finally:
+        stop_app(proc)

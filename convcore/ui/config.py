@@ -11,7 +11,7 @@ import numpy as np
 from .. import codegen
 from ..modules import Conv2d, ConvTranspose2d
 from ..padding import pad_source_index
-from ..params import Pair, conv2d_call, conv_transpose2d_call, normalise_padding
+from ..params import Pair, _pair, conv2d_call, conv_transpose2d_call, normalise_padding
 from ..shapes import conv2d_output_size, conv_transpose2d_output_size, output_padding_for
 
 OPS = ("conv2d", "conv_transpose2d")
@@ -38,8 +38,13 @@ class ConvConfig:
     batch: int = 1
 
     def __post_init__(self):
+        """Ints become (h, w) pairs, as torch's _pair does, so equal configs compare and hash equal."""
         if self.op not in OPS:
             raise ValueError(f"op must be one of {OPS}, got {self.op!r}")
+        for name in ("kernel_size", "stride", "dilation", "output_padding", "padding", "output_size"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                object.__setattr__(self, name, _pair(value, name))
 
     @property
     def transposed(self) -> bool:
