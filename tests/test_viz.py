@@ -105,7 +105,7 @@ def test_conv2d_figure_frames_labels_and_highlights():
     assert cells_at(d, window["x"], window["y"], "padded input") == cells_at(d, *frame_state(d, 3)[iw].values(), "padded input")
     assert cells_at(d, current["x"], current["y"], "output") == {(0,) + tr.cell_of(3)}
     # frames touch only the moving traces, and only their coordinates / text
-    moving = {"not computed yet", "window", "dilated window", "cells read", "current output", "arithmetic"}
+    moving = {"not computed yet", "window halo", "window", "dilated window", "cells read", "current output", "arithmetic"}
     for f in d["frames"]:
         assert {d["data"][i]["name"] for i in f["traces"]} == moving
         assert all(set(u) <= {"x", "y", "text"} for u in f["data"])
@@ -311,3 +311,27 @@ def test_focus_input_outlines_the_outputs_it_feeds():
     # the cell itself (padded (2, 2)) and its reflections in the padding
     assert cells_at(d, focus["x"], focus["y"], "padded input") == {(0, 2, 2), (0, 0, 0), (0, 0, 2), (0, 2, 0)}
     assert cells_at(d, focus["x"], focus["y"], "input") == {(0, 1, 1)}
+
+
+def test_figures_for_random_configurations():
+    """Every figure builds for odd configurations (padding modes, groups, dilation, output_padding past the
+    uncropped result, 1x1 inputs) and stays inside its size budget, one frame per step."""
+    from test_trace import conv2d_case, conv2d_configs, transpose_case, transpose_configs
+
+    rng = np.random.default_rng(21)
+    for cfg in conv2d_configs(12, seed=31):
+        x, w, b = conv2d_case(cfg, rng, integer=True)
+        tr = trace_conv2d(x, w, b, cfg["s"], cfg["pad"], cfg["d"], cfg["groups"], cfg["mode"], out_channel=cfg["cout"] - 1)
+        d = spec(conv2d_figure(tr, tr.n_steps - 1, max_width=820, max_height=430))
+        assert len(d.get("frames", [])) == (tr.n_steps if tr.n_steps > 1 else 0)
+        assert d["layout"]["width"] <= 820 and d["layout"]["height"] <= 430
+    for cfg in transpose_configs(12, seed=32) + [dict(transpose_configs(1, seed=33)[0], size=(1, 1), p=(0, 0))]:
+        x, w, b = transpose_case(cfg, rng, integer=True)
+        tt = trace_conv_transpose2d(x, w, b, cfg["s"], cfg["p"], cfg["op"], cfg["groups"], cfg["d"])
+        for fig, steps in ((zero_insertion_figure(tt, 0, max_width=820, max_height=430), tt.zero_insertion.n_steps),
+                           (scatter_figure(tt, 0, max_width=820, max_height=430), tt.scatter.n_steps)):
+            d = spec(fig)
+            assert len(d.get("frames", [])) == (steps if steps > 1 else 0)
+            assert d["layout"]["width"] <= 820 and d["layout"]["height"] <= 430
+        if tt.matrix_view().matrix.size <= 6000:
+            matrix_figure(tt, 0, max_width=820, max_height=430)

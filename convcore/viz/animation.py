@@ -52,8 +52,8 @@ def _controls(step: int, labels: list[str], frame_ms: int) -> dict:
         "type": "dropdown", "direction": "up", "showactive": True, "active": active, "x": 0.0, "y": 0,
         "xanchor": "left", "yanchor": "top", "pad": {"t": 44, "l": 196}, "font": font, "bgcolor": "#F2F2F2",
         "bordercolor": P.GRID_EDGE,
-        "buttons": [{"label": f"▶ {1000 / ms:g} steps/s", "method": "animate", "args": _animate_args(None, ms, True)}
-                    for ms in SPEEDS_MS],
+        "buttons": [{"label": f"▶ {1000 / ms:g} step{'' if ms == 1000 else 's'}/s", "method": "animate",
+                     "args": _animate_args(None, ms, True)} for ms in SPEEDS_MS],
     }
     slider = {
         "active": step, "x": 0.0, "len": 1.0, "y": 0, "yanchor": "top", "xanchor": "left", "pad": {"t": 4, "b": 0},

@@ -14,7 +14,7 @@ from ..trace_text import StepText, format_number
 from ..trace_window import CellKind, WindowTrace
 from . import palette as P
 from .animation import CONTROLS_HEIGHT, FRAME_CAP, build_figure, frames_fit
-from .grids import Board, Placed, Slot, cell_trace, label_traces, layout_board, outline_trace, polygon_trace, rect_path, text_trace, value_texts
+from .grids import Board, Placed, Slot, cell_trace, label_traces, layout_board, outline_trace, polygon_trace, text_trace, value_texts
 
 __all__ = ["conv2d_figure", "zero_insertion_figure", "window_figure", "GRID_KEYS"]
 
@@ -108,7 +108,6 @@ def _static_traces(trace: WindowTrace, board: Board, show_input: bool, separate_
         if separate_grid:
             g = board[(keys["grid"], c)]
             kinds = trace.grid_kinds
-            fits = P.text_fits(value_texts(trace.grid[k]), g.cell)  # one decision for all the grid's cells
             for kind in (CellKind.REAL, CellKind.PADDING, CellKind.INSERTED, CellKind.OUTPUT_PADDING):
                 rr, cc = np.nonzero(kinds == kind)
                 if not len(rr):
@@ -122,8 +121,7 @@ def _static_traces(trace: WindowTrace, board: Board, show_input: bool, separate_
                 elif kind == CellKind.OUTPUT_PADDING:
                     style = {"values": None, "fill": P.EMPTY_FILL, "edge": P.OUTPUT_PADDING_EDGE, "edge_width": 3,
                              "text_colour": P.MUTED}
-                args = {"values": v, "limit": lim_in, "texts": value_texts(v), "name": f"{keys['grid']}: {CellKind.NAMES[kind]}",
-                        "show_text": fits}
+                args = {"values": v, "limit": lim_in, "texts": value_texts(v), "name": f"{keys['grid']}: {CellKind.NAMES[kind]}"}
                 args.update(style)
                 traces.append(cell_trace(g, rr, cc, hover=_grid_hover(trace, c, k, rr, cc), **args))
         g = board[(keys["kernel"], c)]
@@ -276,7 +274,8 @@ class _Mover:
         return self.boxes[0][s, :-1].tolist(), self.boxes[1][s, :-1].tolist()
 
     def _pairs(self, s: int) -> list[tuple[list, list]]:
-        parts = [(self.mask[0][s], self.mask[1][s]), (self.taps[0][s], self.taps[1][s])]
+        taps = (self.taps[0][s], self.taps[1][s])
+        parts = [(self.mask[0][s], self.mask[1][s]), taps, taps]  # a white halo under the black outline
         if self.dilated:
             parts.append(self._box(s))
         if self.inputs:
@@ -289,6 +288,7 @@ class _Mover:
         cell = self.board.cell
         pairs = iter(self._pairs(step))
         parts = [polygon_trace(*next(pairs), fill=P.MASK, line="rgba(0,0,0,0)", width=0, name="not computed yet"),
+                 outline_trace(*next(pairs), cell, "#FFFFFF", 7, name="window halo"),
                  outline_trace(*next(pairs), cell, P.ACTIVE, 3, name="window")]
         if self.dilated:
             parts.append(polygon_trace(*next(pairs), line=P.ACTIVE, width=2, dash="dot", name="dilated window"))
@@ -326,23 +326,36 @@ def window_figure(trace: WindowTrace, step: int = 0, *, max_width: int = 900, ma
     separate_grid = trace.grid.shape != trace.input.shape or bool((trace.grid_kinds != CellKind.REAL).any())
     many = len(trace.in_channels) > 1
     # the input grid repeats what the padded grid shows inside its border: by default only for one channel
-    show_input = (separate_grid and not many) if show_input is None else bool(show_input)
     animated = animate and frames_fit(trace.n_steps, 0, max_frames)
     room = max_height - (CONTROLS_HEIGHT if animated else 0) - 34
-    boards = [layout_board(_slots(trace, show_input, separate_grid, side), max_width, room, bottom=EQUATION_STRIP,
-                           min_width=MIN_ANIMATED_WIDTH if animated else 0) for side in ((False, True) if many else (False,))]
-    board = max(boards, key=lambda b: b.cell)  # stacked channels, or side by side when that gives larger cells
+    min_width = MIN_ANIMATED_WIDTH if animated else 0
+
+    def best(with_input: bool) -> Board:  # stacked channels, or side by side when that gives larger cells
+        return max((layout_board(_slots(trace, with_input, separate_grid, side), max_width, room, bottom=EQUATION_STRIP,
+                                 min_width=min_width) for side in ((False, True) if many else (False,))),
+                   key=lambda b: b.cell)
+
+    if show_input is None:  # the input grid repeats the padded grid's inside: by default one channel, if it fits
+        board = best(False)
+        if separate_grid and not many:
+            with_input = best(True)
+            if with_input.width <= max_width and with_input.cell >= min(board.cell, 16):
+                board, show_input = with_input, True
+        show_input = bool(show_input)
+    else:
+        show_input = bool(show_input)
+        board = best(show_input)
     width = max(board.width, MIN_ANIMATED_WIDTH if animated else 0)
     mover = _Mover(trace, board, show_input, separate_grid, width)
     legend = _legend(trace, separate_grid)
     static = _static_traces(trace, board, show_input, separate_grid) + label_traces(board) + legend
-    if focus_input is not None:
-        static += _focus_traces(trace, board, focus_input, show_input, separate_grid)
     moving = mover.traces(step)
     traces = static + moving
+    if focus_input is not None:  # drawn last: above the mask over the outputs not computed yet
+        traces += _focus_traces(trace, board, focus_input, show_input, separate_grid)
     frames, labels = None, None
     if animated:
-        idx = list(range(len(static), len(traces)))
+        idx = list(range(len(static), len(static) + len(moving)))
         frames = [{"name": str(s), "traces": idx, "data": mover.updates(s)} for s in range(trace.n_steps)]
         labels = [f"{s} · out[{r},{c}]" for s, (r, c) in enumerate(zip(trace.out_rows.tolist(), trace.out_cols.tolist()))]
     meta = {"op": trace.op, "view": "window", "n_steps": trace.n_steps, "grids": list(GRID_KEYS[trace.op].values())}

@@ -151,8 +151,9 @@ def cell_trace(g: Placed, rows, cols, *, values=None, limit: float = 1.0, fill: 
     }
     if texts is not None:
         texts = list(texts)
-        if show_text is None:
-            show_text = P.text_fits(texts, g.cell)
+        if show_text is None:  # each value where it fits (the others on hover)
+            texts = [t if P.text_fits([t], g.cell) else "" for t in texts]
+            show_text = any(texts)
         if show_text:
             trace["text"] = texts
             if text_colour is None:

@@ -29,7 +29,7 @@ LABEL_FONT = 14
 TITLE_FONT = 16
 EQUATION_FONT = 16
 
-CELL_MIN, CELL_MAX = 8, 56  # pixels per cell
+CELL_MIN, CELL_MAX = 4, 56  # pixels per cell
 
 
 def scale_limit(*arrays) -> float:
@@ -61,4 +61,4 @@ def text_width(text: str, font: int = VALUE_FONT) -> float:
 def text_fits(texts, cell: int, font: int = VALUE_FONT) -> bool:
     """Whether every text fits inside a cell of `cell` pixels."""
     widest = max((text_width(t, font) for t in set(texts)), default=0.0)
-    return cell >= font and widest <= cell - 3
+    return cell >= font and widest <= cell - 1  # markers are cell - 2 wide; text may touch their edge

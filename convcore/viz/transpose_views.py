@@ -101,8 +101,8 @@ def scatter_figure(trace: TransposeTrace, step: int = 0, *, max_width: int = 900
     # per step: the canvas so far, the stamp's footprint, the stamping input cell, the sentence
     last = view.last_contribution().reshape(view.n_steps, hc * wc)
     totals = view.totals.ravel()
-    texts = np.array(value_texts(totals), dtype=object)
-    show_text = P.text_fits(texts.tolist(), board.cell)
+    texts = np.array([t if P.text_fits([t], board.cell) else "" for t in value_texts(totals)], dtype=object)
+    show_text = bool(texts.astype(bool).any())
     n, half = board.cell, board.cell // 2
     inputs = [board[("input", c)] for c in trace.in_channels]
 
