@@ -55,7 +55,7 @@ class StepText:
         self.trace, self.digits, self.times = trace, digits, times
         self._grid: dict[tuple[int, int, int], str] = {}
         self._kernel = [[_factor(w, digits) for w in k.ravel()] for k in trace.kernel]
-        self._bias = None if trace.bias is None else f" + {format_number(trace.bias, digits)} (bias)"
+        self._bias = None if trace.bias is None else f" + {_factor(trace.bias, digits)} (bias)"
 
     def _cell(self, k: int, r: int, c: int) -> str:
         key = (k, r, c)
@@ -197,5 +197,5 @@ def matrix_text(view, out_channel: int, out_row: int, out_col: int, digits: int 
     terms = [f"{_factor(view.x_flat[q], digits)}{times}{_factor(column[q], digits)}" for q in rows]
     rhs = _join(terms, max_terms)
     if view.bias is not None:
-        rhs += f" + {format_number(view.bias[out_channel], digits)} (bias)"
+        rhs += f" + {_factor(view.bias[out_channel], digits)} (bias)"
     return f"y[{k}] = out[{out_channel},{out_row},{out_col}] = {rhs} = {format_number(view.y_flat[k], digits)}"

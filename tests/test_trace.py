@@ -464,12 +464,13 @@ def test_arithmetic_text_evaluates_to_the_result():
     w = rng.integers(-3, 4, (2, 1, 3, 3)).astype(float)
     b = np.array([1.0, -2.0])
     tr = trace_conv2d(x, w, b, padding=1, padding_mode="replicate", groups=2, out_channel=1)
+    assert arithmetic_text(tr, 0).split(" = ")[1].endswith(" + (-2) (bias)")  # negatives in parentheses
     for s in range(tr.n_steps):
         lhs, rhs, result = arithmetic_text(tr, s).split(" = ")
         total = 0.0
         for term in rhs.split(" + "):
             if term.endswith("(bias)"):
-                total += float(term.split(" ")[0])
+                total += float(term.split(" ")[0].strip("()"))
             else:
                 a, c = term.split("*")
                 total += float(a.strip("()")) * float(c.strip("()"))
