@@ -50,7 +50,7 @@ for tab, (label, view) in zip(tabs, TABS.items()):
         elif label == "output_padding":
             lesson.output_padding_panel(cfg, x, w, b, out_channel)
         else:
-            lesson.overlap_panel(cfg, x, w, b, out_channel)
+            lesson.overlap_panel(cfg, x, w, out_channel)
 
 ui.shape_panel(cfg)
 ui.code_panel(cfg, x, w, b)

@@ -20,7 +20,7 @@ import streamlit as st
 from ..shapes import conv2d_output_size, conv_transpose2d_output_size
 from ..trace import (CellKind, arithmetic_lines, format_number, matrix_text, overlap_counts, scatter_text, trace_conv2d,
                      trace_conv_transpose2d)
-from ..viz.animation import FRAME_CAP, is_animated
+from ..viz import CellRef, clicked_cell, input_cell_for, is_animated, overlap_figure, step_for_cell
 from ..viz.conv_animation import conv2d_figure, zero_insertion_figure
 from ..viz.concepts import grids_figure
 from ..viz.transpose_views import matrix_figure, scatter_figure
@@ -158,32 +158,14 @@ def step_controls(prefix: str, n_steps: int, label_of: Callable[[int], str], nam
 
 # --- the chart and its clicks --------------------------------------------------------------------------------------
 
-def clicked_cell(selection) -> tuple[str, int, int, int] | None:
-    """The grid, channel, row and column of the last clicked cell in a plotly selection state, or None.
-
-    Cells carry customdata [grid, channel, row, col] (convcore.viz.grids); other points are ignored.
-    """
-    points = (selection or {}).get("points") or []
-    for point in reversed(points):
-        data = point.get("customdata")
-        if isinstance(data, (list, tuple)) and len(data) == 4 and isinstance(data[0], str):
-            try:
-                return str(data[0]), int(data[1]), int(data[2]), int(data[3])
-            except (TypeError, ValueError):
-                continue
-    return None
-
-
-def _on_chart_click(key: str, handle: Callable[[tuple[str, int, int, int]], None]) -> None:
-    state = st.session_state.get(key)
-    cell = clicked_cell(getattr(state, "selection", None) or (state or {}).get("selection"))
+def _on_chart_click(key: str, handle: Callable[[CellRef], None]) -> None:
+    cell = clicked_cell(st.session_state.get(key))
     if cell is not None:
         handle(cell)
 
 
-def chart(fig, key: str, on_cell: Callable[[tuple[str, int, int, int]], None] | None = None,
-          alt: str | None = None) -> None:
-    """Show a lesson figure at its own pixel size; a click on a cell calls on_cell((grid, channel, row, col))."""
+def chart(fig, key: str, on_cell: Callable[[CellRef], None] | None = None, alt: str | None = None) -> None:
+    """Show a lesson figure at its own pixel size; a click on a cell calls on_cell(CellRef(grid, channel, row, col))."""
     if on_cell is None:
         st.plotly_chart(fig, key=key, width="content", config=CHART_CONFIG, alt=alt)
         return
@@ -286,37 +268,23 @@ def in_label(scatter, step: int) -> str:
     return f"{step} · input[{scatter.in_rows[step]}, {scatter.in_cols[step]}]"
 
 
-def _focus_input(prefix: str, cell: tuple[int, int], scatter=None) -> None:
-    set_focus(prefix, cell)
-    if scatter is not None:
-        set_step(prefix, scatter.step_of(*cell), "stamp")
-
-
-def _on_cell(prefix: str, view: str, cfg: ConvConfig, x, w, b, out_channel: int,
-             cell: tuple[str, int, int, int]) -> None:
+def _on_cell(prefix: str, view: str, cfg: ConvConfig, x, w, b, out_channel: int, cell: CellRef) -> None:
     """What a click on a cell of a view does (see the comment above VIEWS)."""
-    grid, channel, row, col = cell
-    tt = transpose_trace(cfg, x, w, b, out_channel) if cfg.transposed else None
-    scatter = tt.scatter if tt is not None else None
-    trace = window_trace(cfg, x, w, b, out_channel)
-    if grid == "output":
-        set_step(prefix, trace.step_of(row, col))
-    elif grid == "y":  # the matrix view's output row: column k of C
-        ho, wo = trace.output_size
-        ch, rest = divmod(col, ho * wo)
-        if ch == out_channel:
-            set_step(prefix, rest)
-        else:
-            st.toast(f"y[{col}] belongs to output channel {ch}; this page shows channel {out_channel}.",
-                     icon=":material/info:")
-    elif grid == "input":
-        _focus_input(prefix, (row, col), scatter)
-    elif grid in ("padded input", "zero-inserted input"):
-        src_r, src_c = int(trace.grid_rows[row]), int(trace.grid_cols[col])
-        if src_r >= 0 and src_c >= 0:
-            _focus_input(prefix, (src_r, src_c), scatter)
-        else:
-            st.toast(f"{grid}[{row}, {col}] is a zero that copies no input cell.", icon=":material/info:")
+    trace = transpose_trace(cfg, x, w, b, out_channel) if cfg.transposed else conv2d_trace(cfg, x, w, b, out_channel)
+    source = input_cell_for(trace, cell)
+    if source is not None:
+        set_focus(prefix, source)
+        if cfg.transposed:
+            set_step(prefix, trace.scatter.step_of(*source), "stamp")
+        return
+    step = step_for_cell(trace, cell)
+    if step is not None:
+        set_step(prefix, step)
+    elif cell.grid in ("padded input", "zero-inserted input"):
+        st.toast(f"{cell.grid}[{cell.row}, {cell.col}] is a zero that copies no input cell.", icon=":material/info:")
+    elif cell.grid == "y":
+        st.toast(f"y[{cell.col}] belongs to another output channel than the one shown ({out_channel}).",
+                 icon=":material/info:")
 
 
 def focus_panel(prefix: str, trace, focus: tuple[int, int]) -> None:
@@ -380,13 +348,13 @@ def _view_body(prefix: str, view: str, cfg: ConvConfig, x, w, b, out_channel: in
         if step == n_steps - 1:
             ss[playing_key] = False
     show_url_notes()
-    if view == "matrix":
-        try:
-            matrix_view(cfg, x, w, b, out_channel)
-        except ValueError as err:
-            st.info(f"The matrix view is drawn for small sizes only: {err}.", icon=":material/table_chart:")
-            return
-    fig = view_figure(view, cfg, x, w, b, out_channel, step, focus if view == "window" else None)
+    try:
+        fig = view_figure(view, cfg, x, w, b, out_channel, step, focus if view == "window" else None)
+    except ValueError as err:  # only the matrix view has a size limit (C grows as input pixels x output pixels)
+        if view != "matrix":
+            raise
+        st.info(f"{str(err)[:1].upper()}{str(err)[1:]}.", icon=":material/table_chart:")
+        return
     scrub = not is_animated(fig)
     if timer and not scrub:  # the figure animates in the browser now: no server-side Play
         ss[playing_key] = False
@@ -454,11 +422,6 @@ def window_arithmetic(trace, step: int) -> list[str]:
         lines.insert(0, f"({zeros} of {kinds.size * len(trace.in_channels)} taps read inserted or padding zeros and "
                         f"are left out)")
     return lines
-
-
-def final_value(lines: list[str]) -> str:
-    """The number after the last '=' of the arithmetic (what the page claims the output cell is)."""
-    return lines[-1].rsplit("=", 1)[1].strip()
 
 
 # --- output_padding ------------------------------------------------------------------------------------------------
@@ -614,20 +577,18 @@ def overlap_story(counts: np.ndarray, stride, kernel_size, dilation) -> str:
     return " ".join(parts)
 
 
-def overlap_panel(cfg: ConvConfig, x, w, b, out_channel: int) -> None:
+def overlap_panel(cfg: ConvConfig, x, w, out_channel: int) -> None:
     """The overlap count map (kernel taps per output cell) beside this layer's output for a constant input."""
     op = cfg.effective_output_padding()
     counts = overlap_counts((cfg.height, cfg.width), cfg.kernel_size, cfg.stride, cfg.padding, op, cfg.dilation)
-    ones = np.ones(cfg.input_shape, dtype=x.dtype)
-    flat = forward(replace(cfg, bias=False), ones, w, None)[0, out_channel]
-    fig = grids_figure({"taps": counts, "constant": flat},
-                       titles={"taps": "kernel taps per output cell",
-                               "constant": f"output channel {out_channel} for an all-ones input"},
-                       max_width=FIGURE_SIZE["max_width"], max_height=380, per_row=2, shared_scale=False,
-                       hover_name="value")
-    chart(fig, widget_key(prefix_of(cfg), "overlap_chart"), alt="overlap count map")
+    flat = forward(replace(cfg, bias=False), np.ones(cfg.input_shape, dtype=x.dtype), w, None)[0, out_channel]
+    half = FIGURE_SIZE["max_width"] // 2 - 10
+    left, right = st.columns(2)
+    with left:
+        chart(overlap_figure(counts, max_width=half, max_height=400), "ct_overlap_chart",
+              alt="kernel taps per output cell")
+    with right:
+        chart(grids_figure({"constant": flat}, titles={"constant": f"channel {out_channel}, all-ones input"},
+                           max_width=half, max_height=366, hover_name="out"), "ct_constant_chart",
+              alt="the layer's output for an all-ones input")
     st.markdown(overlap_story(counts, cfg.stride, cfg.kernel_size, cfg.dilation))
-
-
-def prefix_of(cfg: ConvConfig) -> str:
-    return "ct" if cfg.transposed else "c2"
