@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .functional import conv2d, conv_transpose2d
-from .params import Pair, _pair, _positive, check_channels, check_output_padding, normalise_padding
+from .padding import pad2d, pad_source_index
+from .params import PADDING_MODES, Pads, Pair, _pair, _positive, check_channels, check_output_padding, normalise_padding
 from .shapes import conv2d_output_size, conv_transpose2d_output_size, output_padding_for
 
 __all__ = [
@@ -25,6 +26,12 @@ __all__ = [
     "resize_bilinear",
     "upsample_transposed",
     "resize_then_convolve",
+    "phase_means",
+    "checkerboard_strength",
+    "interior_overlap",
+    "PADDING_MODES",
+    "PaddedView",
+    "padding_views",
 ]
 
 
@@ -220,3 +227,74 @@ def resize_then_convolve(image, kernel, factor: int, method: str = "nearest") ->
     big = resize(image, factor)
     w = np.asarray(kernel, dtype=np.float64)
     return conv2d(big[None, None], w[None, None], None, 1, "same")[0, 0]
+
+
+def phase_means(image, stride: int, border: int = 0) -> np.ndarray:
+    """(s, s): the mean of out[i::s, j::s] for each phase (i, j) of a stride-s upsampled image, `border` pixels
+    left out on each side. A flat pattern means no periodic artifact; checkerboards make the phases differ."""
+    img = _check_image(image)
+    if border:
+        img = img[border:-border, border:-border]
+    if min(img.shape) < stride:
+        raise ValueError(f"the image ({img.shape[0]}x{img.shape[1]} after the border) is smaller than the stride {stride}")
+    h, w = (img.shape[0] // stride) * stride, (img.shape[1] // stride) * stride
+    return img[:h, :w].reshape(h // stride, stride, w // stride, stride).mean(axis=(0, 2))
+
+
+def checkerboard_strength(image, stride: int, border: int = 0) -> float:
+    """(max - min) / mean of the phase means: 0 without a stride-periodic pattern; 4/3 for a flat image through
+    a box kernel with k=3, s=2 (overlap counts 1, 2, 2, 4)."""
+    means = phase_means(image, stride, border)
+    mean = float(means.mean())
+    return float((means.max() - means.min()) / mean) if mean else 0.0
+
+
+def interior_overlap(counts: np.ndarray, kernel_size: int) -> np.ndarray:
+    """The overlap counts away from the border (kernel_size - 1 cells cut from each side), where every output
+    cell could receive every tap: the pattern that repeats across the image."""
+    cut = kernel_size - 1
+    inner = counts[cut : counts.shape[0] - cut, cut : counts.shape[1] - cut]
+    if inner.size == 0:
+        raise ValueError(f"the overlap map {counts.shape[0]}x{counts.shape[1]} has no interior for kernel {kernel_size}")
+    return inner
+
+
+# ---- padding modes -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class PaddedView:
+    """One padding mode applied to a 2-D input: the padded values and, per padded row / column, the input row /
+    column it copies (-1 = a zero). error holds torch's refusal (e.g. reflect with padding >= size) instead."""
+
+    mode: str
+    pads: Pads
+    values: np.ndarray | None = None
+    src_rows: np.ndarray | None = None
+    src_cols: np.ndarray | None = None
+    error: str | None = None
+
+    def source(self, row: int, col: int) -> tuple[int, int] | None:
+        """The input cell padded cell (row, col) copies, None for a zero."""
+        r, c = int(self.src_rows[row]), int(self.src_cols[col])
+        return None if r < 0 or c < 0 else (r, c)
+
+
+def padding_views(x, pads: Pads, modes=PADDING_MODES) -> dict[str, PaddedView]:
+    """Every padding mode on the same (H, W) input, through the engine's pad2d and its source index."""
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"expected a 2-D input (H, W), got shape {x.shape}")
+    (top, bottom), (left, right) = pads
+    views = {}
+    for mode in modes:
+        try:
+            axis = "height (top, bottom)"
+            rows = pad_source_index(x.shape[0], top, bottom, mode)
+            axis = "width (left, right)"
+            cols = pad_source_index(x.shape[1], left, right, mode)
+        except ValueError as exc:
+            views[mode] = PaddedView(mode, pads, error=f"{mode}, {axis}: {exc}")
+            continue
+        views[mode] = PaddedView(mode, pads, pad2d(x, pads, mode), rows, cols)
+    return views

@@ -1,4 +1,143 @@
+"""Matrix view and gradient: conv2d as a matrix C over flattened pixels, conv_transpose2d as C^T, and
+conv_transpose2d as the gradient of conv2d with respect to its input, checked by finite differences."""
+import numpy as np
 import streamlit as st
 
-st.title("matrix_view")
-st.info("This page is being built.")
+from convcore import conv2d, conv_transpose2d, ui
+from convcore.concepts import conv2d_input_gradient, finite_difference_gradient
+from convcore.trace_maps import conv2d_matrix, conv_transpose2d_matrix
+from convcore.ui.values import named_values
+from convcore.viz.concepts import grids_figure, matrix_figure
+
+P = "mat"
+EPS = 1e-6
+
+st.title("Matrix view and gradient")
+st.caption(
+    "Every Conv2d is a linear map: flatten the input into a vector x and the output into y, and y = C x for a "
+    "sparse matrix C built from the kernel. ConvTranspose2d with the same weight is exactly C^T, which is why it "
+    "is the gradient of Conv2d with respect to its input. Single channel, no bias, small sizes."
+)
+
+cols = st.columns(7)
+with cols[0]:
+    h = ui.int_input(P, "h", "input height", 1, 6, 4)
+with cols[1]:
+    w = ui.int_input(P, "w", "input width", 1, 6, 4)
+with cols[2]:
+    k = ui.int_input(P, "k", "kernel size", 1, 4, 3)
+with cols[3]:
+    stride = ui.int_input(P, "s", "stride", 1, 3, 1)
+with cols[4]:
+    padding = ui.int_input(P, "p", "padding", 0, 2, 0)
+with cols[5]:
+    dilation = ui.int_input(P, "d", "dilation", 1, 2, 1)
+with cols[6]:
+    kernel_kind = ui.choice(P, "wv", "kernel values", ["small integers", "random integers", "edge x", "ones"],
+                            "small integers")
+ui.show_url_notes()
+
+weight = named_values(kernel_kind, (1, 1, k, k), seed=1, kind="weight").astype(np.float64)
+x = named_values("small integers", (1, 1, h, w), seed=0).astype(np.float64)
+C = ui.run_engine(conv2d_matrix, (1, h, w), weight, stride, padding, dilation)
+if C is None:
+    st.stop()
+y = conv2d(x, weight, None, stride, padding, dilation)
+ho, wo = y.shape[2:]
+
+sel = st.columns([1, 1, 3])
+with sel[0]:
+    out_row = ui.int_input(P, "orow", "output row", 0, ho - 1, 0, help="highlights this output pixel's row of C")
+with sel[1]:
+    out_col = ui.int_input(P, "ocol", "output column", 0, wo - 1, 0)
+ui.show_url_notes()
+row = out_row * wo + out_col
+
+st.subheader("conv2d as a matrix C")
+left, right = st.columns([1.6, 1])
+with left:
+    st.plotly_chart(matrix_figure(C, (ho, wo), (h, w), row_symbol="y", col_symbol="x",
+                                  title=f"C: {ho * wo} output pixels x {h * w} input pixels", highlight_row=row),
+                    key=f"{P}_C", config={"displayModeBar": False})
+with right:
+    st.plotly_chart(grids_figure({"row": C[row].reshape(h, w)},
+                                 titles={"row": f"row {row} of C as an {h}x{w} grid"}, max_width=420, max_height=360),
+                    key=f"{P}_row", width="content", config={"displayModeBar": False})
+    st.caption(
+        f"Row {row} of C computes y[{out_row},{out_col}]: it holds the kernel placed where that output's window "
+        "sits on the input (padding cells fall outside and are dropped, dilation leaves gaps). Every row is the "
+        "same kernel shifted by the stride, which is why C is sparse and banded."
+    )
+direct = float(np.max(np.abs(C @ x.ravel() - y.ravel())))
+st.markdown(f"Check: max |C x - conv2d(x)| = **{direct:.1e}** over all {ho * wo} outputs.")
+
+st.subheader("conv_transpose2d is C^T")
+grad_x, out_pad = conv2d_input_gradient(np.ones_like(y), weight, (h, w), stride, padding, dilation)
+T = conv_transpose2d_matrix((1, ho, wo), weight, stride, padding, out_pad, 1, dilation)
+left, right = st.columns([1, 1.2])
+with left:
+    st.plotly_chart(matrix_figure(T, (h, w), (ho, wo), row_symbol="x", col_symbol="y",
+                                  title=f"matrix of conv_transpose2d: {h * w} x {ho * wo}", highlight_col=row),
+                    key=f"{P}_T", config={"displayModeBar": False})
+with right:
+    same = float(np.max(np.abs(T - C.T)))
+    st.markdown(
+        f"The matrix of `conv_transpose2d(·, weight, stride={stride}, padding={padding}, output_padding="
+        f"{out_pad[0] if out_pad[0] == out_pad[1] else out_pad}, dilation={dilation})`, built by the engine from "
+        f"one-hot inputs, equals C^T: max |T - C^T| = **{same:.1e}**. Column {row} (outlined) is row {row} of C: "
+        f"y[{out_row},{out_col}] scatters the kernel back onto the input cells its window read."
+    )
+    remainder = [(n + 2 * padding - dilation * (k - 1) - 1) % stride for n in (h, w)]
+    if any(remainder):
+        st.info(
+            f"output_padding = {tuple(out_pad)}: conv2d's floor division left {remainder[0]} row(s) and "
+            f"{remainder[1]} column(s) of the padded input unread, so the plain transpose would be "
+            f"{h - out_pad[0]}x{w - out_pad[1]}; output_padding gives back {h}x{w} (the unread cells get gradient 0).",
+            icon=":material/straighten:",
+        )
+
+st.subheader("The gradient, numerically")
+st.caption(
+    "For a loss L = sum(conv2d(x, w) * g), with g = dL/dy coming from the layers above, the chain rule gives "
+    "dL/dx = C^T g = conv_transpose2d(g, w). Finite differences measure the same thing without any formula: nudge "
+    f"each input pixel by ±{EPS:g} and watch L change."
+)
+with st.columns([1, 3])[0]:
+    g_kind = ui.choice(P, "g", "upstream gradient g = dL/dy", ["random integers", "ones", "small integers"],
+                       "random integers")
+ui.show_url_notes()
+g = named_values(g_kind, y.shape, seed=2).astype(np.float64)
+analytic, _ = conv2d_input_gradient(g, weight, (h, w), stride, padding, dilation)
+
+
+def loss(batch):  # batch: (M, 1, 1, H, W) nudged copies of x
+    return (conv2d(batch[:, 0], weight, None, stride, padding, dilation) * g).sum(axis=(1, 2, 3))
+
+
+numeric = finite_difference_gradient(loss, x, EPS)
+gap = float(np.max(np.abs(numeric - analytic)))
+st.plotly_chart(
+    grids_figure({"x": x[0, 0], "g": g[0, 0], "transposed": analytic[0, 0], "numeric": numeric[0, 0]},
+                 titles={"x": "input x", "g": "g = dL/dy", "transposed": "conv_transpose2d(g, w)",
+                         "numeric": "finite differences"},
+                 decimals=3, shared_scale=False, hover_name="value", max_height=300),
+    key=f"{P}_grad", width="content", config={"displayModeBar": False},
+)
+left, right = st.columns(2)
+left.metric("max |finite differences - conv_transpose2d(g, w)|", f"{gap:.1e}",
+            help="Central differences (L(x + eps e_i) - L(x - eps e_i)) / (2 eps), all pixels in one batched "
+                 "conv2d call. L is linear in x, so the only error is floating-point rounding.")
+adjoint = float(np.sum(y * g) - np.sum(x * conv_transpose2d(g, weight, None, stride, padding, out_pad, 1, dilation)))
+right.metric("<C x, g> - <x, C^T g>", f"{adjoint:.1e}", help="The defining property of the transpose (adjoint).")
+with st.expander("PyTorch check (autograd)", icon=":material/code:"):
+    st.code(
+        "import torch\nimport torch.nn.functional as F\n\n"
+        f"x = torch.randn(1, 1, {h}, {w}, dtype=torch.float64, requires_grad=True)\n"
+        f"w = torch.randn(1, 1, {k}, {k}, dtype=torch.float64)\n"
+        f"y = F.conv2d(x, w, stride={stride}, padding={padding}, dilation={dilation})\n"
+        "g = torch.randn_like(y)\n(y * g).sum().backward()\n"
+        f"manual = F.conv_transpose2d(g, w, stride={stride}, padding={padding}, "
+        f"output_padding={tuple(out_pad)}, dilation={dilation})\n"
+        "print(torch.allclose(x.grad, manual))  # True\n",
+        language="python",
+    )

@@ -77,7 +77,7 @@ def test_separable_against_full_matches_torch_modules():
 def test_cost_errors_name_the_rule():
     with pytest.raises(ValueError, match="in_channels must be divisible by groups"):
         conv_cost("Conv2d", 6, 4, 3, 8, groups=4)
-    with pytest.raises(ValueError, match="smaller than the dilated kernel"):
+    with pytest.raises(ValueError, match=r"dilated kernel 1\*\(5-1\)\+1 = 5 is larger than the padded input 3\+0\+0 = 3"):
         conv_cost("Conv2d", 1, 1, 5, 3)
     with pytest.raises(ValueError, match="output_padding must be smaller"):
         conv_cost("ConvTranspose2d", 1, 1, 3, 4, stride=2, output_padding=2)

@@ -41,6 +41,8 @@ def torch_shapes(input_shape, layers):
                 x = torch_layer(spec, x.shape[1])(x)
         except (RuntimeError, ValueError):
             return shapes, i
+        if min(x.shape[2:]) == 0:  # torch returns an empty tensor here; the engine (and the planner) reject it
+            return shapes, i
         shapes.append(tuple(x.shape[1:]))
     return shapes, None
 

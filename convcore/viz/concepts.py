@@ -7,10 +7,14 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..planner import CONV, Plan
+from ..trace_text import format_number
+from .animation import build_figure
+from .grids import Slot, cell_trace, label_traces, layout_board, outline_trace, value_texts
+from .palette import (ACTIVE, BLACK, BLUE, DIVERGING, EMPTY_FILL, FOCUS, FONT_FAMILY, GREEN, LABEL_FONT, ORANGE, PADDING_EDGE,
+                      PURPLE, SEQUENTIAL, SKY, TEXT, VERMILLION, YELLOW, scale_limit)
 
-__all__ = ["chain_figure", "channel_figure", "counts_figure", "group_colour"]
-
-from .palette import BLACK, BLUE, FONT_FAMILY, GREEN, LABEL_FONT, ORANGE, PURPLE, SKY, TEXT, VERMILLION, YELLOW
+__all__ = ["chain_figure", "channel_figure", "counts_figure", "group_colour", "padding_figure", "grids_figure",
+           "matrix_figure", "images_figure"]
 
 GREY = "#999999"  # the input tensor and layers the engine rejected
 FONT = dict(family=FONT_FAMILY, size=LABEL_FONT, color=TEXT)
@@ -201,4 +205,198 @@ def counts_figure(labels: list[str], params: list[int], macs: list[int]) -> go.F
                              hovertemplate="%{x}: %{y:,}<extra></extra>"), 1, col)
         fig.update_yaxes(showgrid=True, gridcolor="#eee", row=1, col=col, range=[0, max(values) * 1.18])
     fig.update_layout(height=320, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white", font=FONT)
+    return fig
+
+
+# ---- padding modes -----------------------------------------------------------------------------------------------
+
+
+def _cell_hover_value(v) -> str:
+    return format_number(v, 4)
+
+
+def padding_figure(x: np.ndarray, views: dict, selected: tuple[int, int] | None = None, *, max_width: int = 1100,
+                   max_height: int = 720) -> go.Figure:
+    """The input and each padding mode's padded grid (2 x 2), values printed. Padding cells have an orange edge;
+    the selected padded cell is outlined in black in every mode and the real cell it copies in green, with an
+    arrow from one to the other. A mode torch refuses is drawn empty, its title saying so."""
+    h, w = x.shape
+    modes = list(views)
+    any_view = next(iter(views.values()))
+    (top, bottom), (left, right) = any_view.pads
+    hp, wp = h + top + bottom, w + left + right
+    slots = [Slot("input", f"input x ({h}x{w})", h, w, band=0, column=0, span=2)]
+    for i, mode in enumerate(modes):
+        view = views[mode]
+        title = f"{mode}" if view.error is None else f"{mode}: not allowed"
+        slots.append(Slot(mode, title, hp, wp, band=i // 2, column=1 + i % 2))
+    board = layout_board(slots, max_width, max_height - 40)
+    limit = scale_limit(x)
+    traces = []
+    g = board["input"]
+    rr, cc = np.divmod(np.arange(h * w), w)
+    v = x.ravel()
+    traces.append(cell_trace(g, rr, cc, values=v, limit=limit, texts=value_texts(v, 3),
+                             hover=[f"x[{r}, {c}] = {_cell_hover_value(t)}" for r, c, t in zip(rr, cc, v)]))
+    rr, cc = np.divmod(np.arange(hp * wp), wp)
+    inside = (rr >= top) & (rr < top + h) & (cc >= left) & (cc < left + w)
+    focus_x, focus_y, sel_x, sel_y, arrows = [], [], [], [], []
+    for mode in modes:
+        view, g = views[mode], board[mode]
+        if view.error is not None:
+            traces.append(cell_trace(g, rr, cc, fill="#F4F4F4", edge="#D8D8D8",
+                                     hover=[view.error] * len(rr), name=f"{mode} (not allowed)"))
+            continue
+        vals = view.values.ravel()
+        for part, style in ((inside, {}), (~inside, {"edge": PADDING_EDGE, "edge_width": 3})):
+            r, c, pv = rr[part], cc[part], vals[part]
+            hover = []
+            for a, b, t in zip(r, c, pv):
+                src = view.source(a, b)
+                where = "a zero" if src is None else f"x[{src[0]}, {src[1]}]"
+                kind = "input cell" if (top <= a < top + h and left <= b < left + w) else f"{mode} padding: copies {where}"
+                hover.append(f"padded[{a}, {b}] = {_cell_hover_value(t)}<br>{kind}")
+            traces.append(cell_trace(g, r, c, values=pv, limit=limit, texts=value_texts(pv, 3), hover=hover,
+                                     name=f"{mode} {'input' if not style else 'padding'}", **style))
+        if selected is not None:
+            sr, sc = selected
+            sel_x += g.xs([sc])
+            sel_y += g.ys([sr])
+            src = view.source(sr, sc)
+            if src is not None:
+                tr, tc = src[0] + top, src[1] + left
+                focus_x += g.xs([tc])
+                focus_y += g.ys([tr])
+                if (tr, tc) != (sr, sc):
+                    arrows.append((g.xs([sc])[0], g.ys([sr])[0], g.xs([tc])[0], g.ys([tr])[0]))
+    if selected is not None:
+        copied = {views[m].source(*selected) for m in modes if views[m].error is None} - {None}
+        gi = board["input"]
+        for r, c in sorted(copied):
+            focus_x += gi.xs([c])
+            focus_y += gi.ys([r])
+    traces += label_traces(board)
+    traces.append(outline_trace(focus_x, focus_y, board.cell + 2, FOCUS, 4, name="the cell it copies"))
+    traces.append(outline_trace(sel_x, sel_y, board.cell + 2, ACTIVE, 4, name="selected padded cell"))
+    traces += _legend_keys([("padding cell (the mode's value)", EMPTY_FILL, PADDING_EDGE, 3, "square"),
+                            ("selected padded cell", "rgba(0,0,0,0)", ACTIVE, 3, "square-open"),
+                            ("the input cell it copies", "rgba(0,0,0,0)", FOCUS, 3, "square-open")])
+    fig = build_figure(traces, board.width, board.height, legend=True,
+                       meta={"view": "padding", "modes": modes, "selected": list(selected) if selected else None})
+    for x0, y0, x1, y1 in arrows:
+        fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
+                           arrowhead=2, arrowsize=1.2, arrowwidth=2, arrowcolor=FOCUS, text="", standoff=board.cell // 3,
+                           startstandoff=board.cell // 3)
+    return fig
+
+
+def _legend_keys(items) -> list[dict]:
+    return [{"type": "scatter", "mode": "markers", "x": [None], "y": [None], "name": name, "showlegend": True,
+             "hoverinfo": "skip", "marker": {"symbol": symbol, "size": 16,
+                                             "color": edge if symbol.endswith("-open") else fill,
+                                             "line": {"color": edge, "width": width}}}
+            for name, fill, edge, width, symbol in items]
+
+
+def grids_figure(grids: dict[str, np.ndarray | None], *, titles: dict[str, str] | None = None, max_width: int = 1100,
+                 max_height: int = 360, per_row: int = 4, digits: int = 3, decimals: int | None = None,
+                 shared_scale: bool = True, hover_name: str = "out", sequential: bool = False) -> go.Figure:
+    """Small grids side by side (per_row to a band), values printed where they fit (`digits` significant digits,
+    or rounded to `decimals` places); None draws an empty grid of the first grid's shape."""
+    names = list(grids)
+    shapes = [g.shape for g in grids.values() if g is not None]
+    fallback = shapes[0] if shapes else (1, 1)
+    slots = []
+    for i, name in enumerate(names):
+        shape = grids[name].shape if grids[name] is not None else fallback
+        title = (titles or {}).get(name, name)
+        slots.append(Slot(name, title, shape[0], shape[1], band=i // per_row, column=i % per_row))
+    board = layout_board(slots, max_width, max_height)
+    limit = scale_limit(*[g for g in grids.values() if g is not None])
+    traces = []
+    for name in names:
+        g, values = board[name], grids[name]
+        shape = values.shape if values is not None else fallback
+        rr, cc = np.divmod(np.arange(shape[0] * shape[1]), shape[1])
+        if values is None:
+            traces.append(cell_trace(g, rr, cc, fill="#F4F4F4", edge="#D8D8D8", name=f"{name} (not computed)"))
+            continue
+        v = values.ravel()
+        lim = limit if shared_scale else scale_limit(values)
+        shown = value_texts(v if decimals is None else np.round(v, decimals), digits if decimals is None else 6)
+        colours = {"sequential": True, "colorscale": SEQUENTIAL} if sequential else {}
+        traces.append(cell_trace(g, rr, cc, values=v, limit=lim, texts=shown, name=name, **colours,
+                                 hover=[f"{name}: {hover_name}[{r}, {c}] = {format_number(t, 6)}" for r, c, t in zip(rr, cc, v)]))
+    traces += label_traces(board)
+    return build_figure(traces, board.width, board.height, meta={"view": "grids", "grids": names})
+
+
+# ---- the matrix view -------------------------------------------------------------------------------------------------
+
+
+def _pixel_labels(symbol: str, h: int, w: int) -> list[str]:
+    return [f"{symbol}[{r},{c}]" for r in range(h) for c in range(w)]
+
+
+def matrix_figure(matrix: np.ndarray, row_grid: tuple[int, int], col_grid: tuple[int, int], *, row_symbol: str,
+                  col_symbol: str, title: str, highlight_row: int | None = None, highlight_col: int | None = None,
+                  limit: float | None = None, height: int | None = None) -> go.Figure:
+    """A matrix over flattened pixels as a heatmap (rows = row_symbol pixels, columns = col_symbol pixels), signed
+    values on the diverging scale with zero white, values printed when the matrix is small."""
+    n_rows, n_cols = matrix.shape
+    limit = limit or scale_limit(matrix)
+    rows, cols = _pixel_labels(row_symbol, *row_grid), _pixel_labels(col_symbol, *col_grid)
+    show_text = max(n_rows, n_cols) <= 20
+    text = [[format_number(v, 3) if v != 0 else "" for v in row] for row in matrix] if show_text else None
+    fig = go.Figure(go.Heatmap(
+        z=matrix, x=cols, y=rows, zmin=-limit, zmax=limit, colorscale=DIVERGING, showscale=False, xgap=1, ygap=1,
+        text=text, texttemplate="%{text}" if show_text else None, textfont=dict(size=11, family=FONT_FAMILY),
+        hovertemplate=f"row %{{y}}, column %{{x}}: %{{z}}<extra>{title}</extra>"))
+    for index, axis in ((highlight_row, "y"), (highlight_col, "x")):
+        if index is None:
+            continue
+        box = dict(type="rect", line=dict(color=ACTIVE, width=3), fillcolor="rgba(0,0,0,0)", xref="x", yref="y")
+        if axis == "y":
+            box.update(x0=-0.5, x1=n_cols - 0.5, y0=index - 0.5, y1=index + 0.5)
+        else:
+            box.update(y0=-0.5, y1=n_rows - 0.5, x0=index - 0.5, x1=index + 0.5)
+        fig.add_shape(**box)
+    cell = max(10, min(34, int(560 / max(n_rows, n_cols))))
+    fig.update_xaxes(side="top", tickangle=-90, tickfont=dict(size=10), showgrid=False, constrain="domain",
+                     dtick=1 if n_cols <= 40 else None)
+    fig.update_yaxes(autorange="reversed", tickfont=dict(size=10), showgrid=False, scaleanchor="x", constrain="domain",
+                     dtick=1 if n_rows <= 40 else None)
+    fig.update_layout(title=dict(text=title, font=dict(size=16), x=0, xanchor="left", y=0.995, yanchor="top"),
+                      height=height or int(cell * n_rows + 150), margin=dict(l=10, r=10, t=110, b=10),
+                      plot_bgcolor="white", font=FONT)
+    return fig
+
+
+# ---- checkerboard artifacts ------------------------------------------------------------------------------------------
+
+GRAY = [[0.0, "#000000"], [1.0, "#FFFFFF"]]
+
+
+def images_figure(images: dict[str, np.ndarray], scales: dict[str, float] | None = None, *, value_range=(0.0, 255.0),
+                  height: int = 360) -> go.Figure:
+    """Grey images side by side on one shared, zoomable coordinate system (zoom one, all follow); `scales` draws
+    a smaller image at that many output pixels per pixel so all cover the same area. Pixels stay square and sharp."""
+    from plotly.subplots import make_subplots
+
+    names = list(images)
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.02,
+                        shared_xaxes="all", shared_yaxes="all")
+    lo, hi = value_range
+    for i, name in enumerate(names, start=1):
+        img, scale = images[name], (scales or {}).get(name, 1.0)
+        fig.add_trace(go.Heatmap(
+            z=np.round(img, 1), x0=(scale - 1) / 2, dx=scale, y0=(scale - 1) / 2, dy=scale, zmin=lo, zmax=hi,
+            colorscale=GRAY, showscale=False, name=name,
+            hovertemplate=f"{name}<br>row %{{y}}, column %{{x}}: %{{z}}<extra></extra>"), 1, i)
+    fig.update_xaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False, constrain="domain")
+    fig.update_yaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False, autorange="reversed",
+                     scaleanchor="x", constrain="domain", constraintoward="top")
+    fig.update_layout(height=height, margin=dict(l=5, r=5, t=30, b=5), font=FONT, plot_bgcolor="white",
+                      uirevision="checkerboard")
+    fig.update_annotations(font_size=15)
     return fig

@@ -1,0 +1,97 @@
+"""The concept pages in headless Chromium: each loads, its charts render, a screenshot is saved; a click on a padded
+cell traces it, a changed control lands in the URL and survives a reload, and the planner's fix applies."""
+from __future__ import annotations
+
+import re
+import urllib.parse
+
+import pytest
+
+from browser import EXCEPTION, open_app_page, wait_for_idle
+
+pytestmark = pytest.mark.browser
+
+CHART = "[data-testid='stPlotlyChart'] .main-svg"
+PAGES = {  # url_path: (title, charts the page draws with its defaults)
+    "groups": ("Groups and depthwise convolution", 2),
+    "padding": ("Padding modes", 2),
+    "matrix": ("Matrix view and gradient", 4),
+    "checkerboard": ("Checkerboard artifacts", 2),
+    "planner": ("Shape planner", 1),
+}
+
+
+def settle(page, text: str | None = None) -> None:
+    if text is not None:
+        page.get_by_text(text).first.wait_for(timeout=60_000)
+    wait_for_idle(page)
+
+
+def query(page) -> dict[str, str]:
+    return {k: v[-1] for k, v in urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query).items()}
+
+
+def number_input(page, label: str):
+    return page.locator("[data-testid='stNumberInput']").filter(has_text=label).locator("input")
+
+
+@pytest.mark.parametrize("url_path", list(PAGES))
+def test_page_loads_and_draws_its_charts(page, app_url, url_path, tmp_path):
+    title, charts = PAGES[url_path]
+    open_app_page(page, app_url, url_path)
+    page.get_by_role("heading", name=title).wait_for(timeout=60_000)
+    page.locator(CHART).nth(charts - 1).wait_for(timeout=60_000)  # plotly drew every chart
+    assert page.locator("[data-testid='stPlotlyChart']").count() == charts
+    assert page.locator(EXCEPTION).count() == 0
+    assert page.locator("[data-testid='stAlertContentError']").count() == 0
+    shot = tmp_path / f"{url_path}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 20_000
+
+
+def test_padding_click_traces_a_cell_and_the_url_keeps_it(page, app_url, tmp_path):
+    open_app_page(page, app_url, "padding")
+    page.locator(CHART).first.wait_for(timeout=60_000)
+    # the reflect panel's padding cells; its hover text names the copied cell
+    cell = page.locator("[data-testid='stPlotlyChart']").first.locator(".scatterlayer .trace").filter(
+        has=page.locator("path.point")).nth(3).locator("path.point").nth(5)
+    cell.click(force=True)
+    page.wait_for_function("() => new URL(location.href).searchParams.has('pad_row')", timeout=60_000)
+    settle(page)
+    params = query(page)
+    row, col = int(params["pad_row"]), int(params.get("pad_col", 0))
+    settle(page, f"padded[{row}, {col}]")
+    assert page.locator(EXCEPTION).count() == 0
+    page.screenshot(path=str(tmp_path / "padding-clicked.png"), full_page=True)
+    page.goto(page.url)  # a fresh load of the same link shows the same traced cell
+    settle(page, f"padded[{row}, {col}]")
+    assert number_input(page, "traced row").input_value() == str(row)
+
+
+def test_groups_control_goes_to_the_url_and_back(page, app_url):
+    open_app_page(page, app_url, "groups")
+    page.locator(CHART).first.wait_for(timeout=60_000)
+    page.locator("[data-testid='stRadio']").filter(has_text="groups (").get_by_text("8", exact=True).click()
+    page.wait_for_function("() => new URL(location.href).searchParams.get('grp_groups') === '8'", timeout=60_000)
+    settle(page, "weight shapes and counts".capitalize())
+    assert page.get_by_text("(8, 1, 3, 3)").count() >= 1  # depthwise: one input channel per filter
+    link = page.url
+    page.goto(app_url)
+    open_app_page(page, app_url, "groups", urllib.parse.urlparse(link).query)
+    settle(page, "(8, 1, 3, 3)")
+    checked = page.locator("[data-testid='stRadio']").filter(has_text="groups (").locator("label").filter(
+        has=page.locator("input:checked"))
+    assert checked.inner_text().strip() == "8"
+
+
+def test_planner_fix_applies_and_lands_in_the_url(page, app_url, tmp_path):
+    open_app_page(page, app_url, "planner")
+    page.locator(CHART).first.wait_for(timeout=60_000)
+    assert page.get_by_text("but layer 2 received").count() == 1  # the mismatch warning for layer 3
+    page.get_by_role("button", name=re.compile("Apply the fix")).click()
+    settle(page, "The chain returns to the input shape (1, 28, 28).")
+    assert query(page)["plan_layers"] == "C16k3s2p1.C32k3s2p1.T16k3s2p1o1.T1k3s2p1o1"
+    assert page.locator(EXCEPTION).count() == 0
+    page.screenshot(path=str(tmp_path / "planner-fixed.png"), full_page=True)
+    page.goto(page.url)
+    settle(page, "The chain returns to the input shape (1, 28, 28).")
