@@ -348,15 +348,24 @@ _DIVERGING = np.array(
 DIVERGING_COLORSCALE = [[i / (len(_DIVERGING) - 1), f"rgb({r:.0f},{g:.0f},{b:.0f})"] for i, (r, g, b) in enumerate(_DIVERGING)]
 
 
+def _diverging_lut(steps: int = 256) -> np.ndarray:
+    """steps + 1 RGB colours from -1 to 1 (an even count of steps puts zero exactly on the middle entry)."""
+    t = np.linspace(0, len(_DIVERGING) - 1, steps + 1)
+    i = np.minimum(t.astype(np.int64), len(_DIVERGING) - 2)
+    f = (t - i)[:, None]
+    return np.rint(_DIVERGING[i] * (1 - f) + _DIVERGING[i + 1] * f).astype(np.uint8)
+
+
+_DIVERGING_LUT = _diverging_lut()
+
+
 def diverging_rgb(values: np.ndarray, value_range: tuple[float, float] | None = None) -> np.ndarray:
     """One channel of signed values (H, W) as an RGB uint8 image, zero white, negatives blue, positives red."""
     v = np.asarray(values, dtype=np.float32)
     lo, hi = value_range if value_range is not None else display_range(v, "diverging")
-    t = np.clip(np.nan_to_num((v - lo) / (hi - lo), nan=0.5), 0, 1) * (len(_DIVERGING) - 1)
-    i = np.minimum(t.astype(np.int64), len(_DIVERGING) - 2)
-    f = (t - i)[..., None]
-    rgb = _DIVERGING[i] * (1 - f) + _DIVERGING[i + 1] * f
-    return np.rint(rgb).astype(np.uint8)
+    steps = len(_DIVERGING_LUT) - 1
+    t = np.nan_to_num((v - np.float32(lo)) * np.float32(steps / (hi - lo)), nan=steps / 2)
+    return _DIVERGING_LUT[np.clip(np.rint(t), 0, steps).astype(np.intp)]
 
 
 def png_bytes(chw: np.ndarray, mode: str, value_range: tuple[float, float] | None = None) -> bytes:
