@@ -11,43 +11,42 @@ st.markdown(
 SECTIONS = {
     "Lessons": [
         ("pages/conv2d_lesson.py", ":material/grid_on:",
-         "**Conv2d**: every constructor argument; the window sliding over the input, the output-size formula with "
+         "Every constructor argument; the window sliding over the input, the output-size formula with "
          "your numbers, and each output cell's arithmetic written out."),
         ("pages/conv_transpose2d_lesson.py", ":material/open_in_full:",
-         "**ConvTranspose2d**: the same, seen three ways (zero insertion, scatter, matrix), plus output_padding, "
+         "Everything the Conv2d lesson shows, seen three ways (zero insertion, scatter, matrix), plus output_padding, "
          "output_size and the overlap that causes checkerboards."),
     ],
     "Concepts": [
         ("pages/groups.py", ":material/view_module:",
-         "**Groups and depthwise**: which input channels feed which outputs, weight shapes, parameter and "
+         "Which input channels feed which outputs, weight shapes, parameter and "
          "multiply-add counts, depthwise-separable against a full convolution."),
         ("pages/padding_modes.py", ":material/border_outer:",
-         "**Padding modes**: zeros, reflect, replicate and circular side by side, where each padded value comes "
+         "Zeros, reflect, replicate and circular side by side, where each padded value comes "
          "from, and 'same' with an even kernel."),
         ("pages/matrix_view.py", ":material/table_chart:",
-         "**Matrix view and gradient**: a convolution as a matrix C, the transposed convolution as C^T, and why "
+         "A convolution as a matrix C, the transposed convolution as C^T, and why "
          "conv_transpose2d is the gradient of conv2d."),
         ("pages/checkerboard.py", ":material/grid_4x4:",
-         "**Checkerboard artifacts**: how uneven kernel overlap in a transposed convolution makes checkerboards, and "
+         "How uneven kernel overlap in a transposed convolution makes checkerboards, and "
          "what avoids them."),
         ("pages/shape_planner.py", ":material/account_tree:",
-         "**Shape planner**: chain Conv2d and ConvTranspose2d layers, follow the shapes, fix a decoder that does not "
+         "Chain Conv2d and ConvTranspose2d layers, follow the shapes, fix a decoder that does not "
          "return to the input size, export `nn.Sequential` code."),
     ],
     "Lab": [
         ("pages/image_lab.py", ":material/image:",
-         "**Image lab**: any kernel and every parameter on your own photos (or the samples), with the output's "
+         "Any kernel and every parameter on your own photos (or the samples), with the output's "
          "values displayed the way you choose."),
     ],
 }
 
 for section, pages in SECTIONS.items():
     st.subheader(section)
-    for path, icon, text in pages:
-        left, right = st.columns([1, 4], vertical_alignment="center")
-        with left:
+    columns = st.columns(2)
+    for i, (path, icon, text) in enumerate(pages):
+        with columns[i % 2].container(border=True):
             st.page_link(path, icon=icon)
-        with right:
             st.markdown(text)
 
 st.subheader("In a classroom")

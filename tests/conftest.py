@@ -110,13 +110,23 @@ def page_errors() -> list[str]:
     return []
 
 
-@pytest.fixture
-def page(chromium, page_errors):
-    """A fresh 1280x720 browser context and page; fails the test at teardown if the page threw an error."""
+@pytest.fixture(scope="session")
+def browser_context(chromium):
+    """One 1280x720 context for the session: pages share its HTTP cache (Streamlit's and Plotly's bundles load once)."""
     context = chromium.new_context(viewport=VIEWPORT)
-    pg = context.new_page()
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(browser_context, page_errors):
+    """A new tab (its own Streamlit session) at 1280x720; fails the test at teardown if the page threw an error.
+
+    For a cold start (empty cache) open a page in `chromium.new_context(viewport=VIEWPORT)` instead.
+    """
+    pg = browser_context.new_page()
     pg.on("pageerror", lambda err: None if is_harmless_page_error(str(err)) else page_errors.append(str(err)))
     yield pg
-    context.close()
+    pg.close()
     if page_errors:
         pytest.fail(f"uncaught page errors: {page_errors}")

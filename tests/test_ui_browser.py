@@ -40,6 +40,7 @@ def test_widgets_write_the_url_and_the_copied_url_restores_them(page, demo_url):
     expect(fresh.get_by_label("input W", exact=True)).to_have_value("9")
     expect(fresh.locator("[data-testid='stMain']")).to_contain_text("(1, 1, 1, 7)")  # the output shape
     assert fresh.locator(WARNING).count() == 0 and fresh.locator(EXCEPTION).count() == 0
+    fresh.close()
 
 
 def test_a_bad_link_falls_back_to_defaults_with_a_message(page, demo_url):
