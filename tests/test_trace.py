@@ -475,3 +475,22 @@ def test_arithmetic_text_evaluates_to_the_result():
                 a, c = term.split("*")
                 total += float(a.strip("()")) * float(c.strip("()"))
         assert total == float(result) == tr.results[s]
+
+
+def test_fitted_line_shortens_but_keeps_the_result():
+    from convcore.trace import StepText
+
+    rng = np.random.default_rng(14)
+    tr = trace_conv2d(rng.standard_normal((1, 2, 5, 5)), rng.standard_normal((1, 2, 3, 3)), np.array([-0.5]), padding=1)
+    text = StepText(tr, 3, "·")
+    result = format_number(tr.results[7], 3)
+    full = text.line(7)
+    lengths = []
+    for max_chars in (400, 90, 60, 45, 10):
+        fitted = text.fitted_line(7, max_chars)
+        assert fitted.startswith("out[0,0,1,2] = ") and fitted.endswith(f"= {result}")
+        assert len(fitted) <= max(max_chars, len(f"out[0,0,1,2] = {result}"))
+        lengths.append(len(fitted))
+    assert lengths[0] == len(full) and lengths == sorted(lengths, reverse=True)
+    assert "(ch 0: " in text.fitted_line(7, 90)  # too long for products: the channel sums instead
+    assert text.fitted_line(7, 45) == f"out[0,0,1,2] = {result}"  # and at last the result alone

@@ -19,6 +19,7 @@ from .grids import Board, Placed, Slot, cell_trace, label_traces, layout_board, 
 __all__ = ["conv2d_figure", "zero_insertion_figure", "window_figure", "GRID_KEYS"]
 
 EQUATION_STRIP = 34  # pixels under the grids for the arithmetic line
+MARGIN_EQ = 10  # the arithmetic line's left margin
 MIN_ANIMATED_WIDTH = 660  # room for the buttons, the speed menu and the slider
 
 # customdata grid names, per op: what a click on each grid means
@@ -310,22 +311,20 @@ class _Mover:
         return self.text.fitted_line(s, self.max_chars)
 
 
-MARGIN_EQ = 10
-
 
 def window_figure(trace: WindowTrace, step: int = 0, *, max_width: int = 900, max_height: int = 540,
                   show_input: bool | None = None, focus_input: tuple[int, int] | None = None, animate: bool = True,
                   max_frames: int = FRAME_CAP, frame_ms: int = 500) -> go.Figure:
     """The animated sliding window of a WindowTrace, opened at `step`.
 
-    max_width/max_height bound the whole figure in pixels (controls included); show_input (default: when the
-    padded grid differs from the input) adds the input grid; focus_input=(row, col) marks an input cell and the
-    output cells it feeds. Frames only when animate and the steps fit max_frames; layout.meta tells which.
+    max_width/max_height bound the whole figure in pixels (controls and legend included); show_input adds the
+    input grid beside the padded one (default: for a single input channel, when it fits without shrinking the
+    cells below 16 px); focus_input=(row, col) marks an input cell, the padded cells that copy it and the output
+    cells it feeds. Frames only when animate and the steps fit max_frames; layout.meta["animated"] tells which.
     """
     step = trace.check_step(step)
     separate_grid = trace.grid.shape != trace.input.shape or bool((trace.grid_kinds != CellKind.REAL).any())
     many = len(trace.in_channels) > 1
-    # the input grid repeats what the padded grid shows inside its border: by default only for one channel
     animated = animate and frames_fit(trace.n_steps, 0, max_frames)
     room = max_height - (CONTROLS_HEIGHT if animated else 0) - 34
     min_width = MIN_ANIMATED_WIDTH if animated else 0
