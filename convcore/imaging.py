@@ -266,21 +266,27 @@ def fit_within(pixels: np.ndarray, max_side: int | None) -> np.ndarray:
     return np.moveaxis(_resize_chw(np.moveaxis(pixels, -1, 0), size, Image.Resampling.BOX), 0, -1)
 
 
-def display_copy(chw: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> tuple[np.ndarray, int]:
-    """A float32 (C, h, w) copy for the browser and its integer factor f: each pixel is the mean of an f x f block.
+def display_copy(chw: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> tuple[np.ndarray, float]:
+    """A float32 (C, h, w) copy for the browser with its long side <= max_side, and the scale (full-resolution
+    pixels per shown pixel). Every shown pixel is an area average of the pixels it covers.
 
-    f = ceil(long side / max_side); the last partial block row/column (fewer than f pixels) is left out.
+    Fast on huge arrays: an integer block mean first (numpy, no resampling), then Pillow's box filter for the rest.
+    Both are linear, so display_copy(a - b) == display_copy(a) - display_copy(b) for arrays of one shape.
     """
     c, h, w = chw.shape
-    f = max(1, -(-max(h, w) // max_side))
-    if f == 1:
-        return np.array(chw, dtype=np.float32), 1
-    hh, ww = max(1, h // f), max(1, w // f)
-    fh, fw = min(f, h), min(f, w)  # a side shorter than f (e.g. 2000 x 1) is averaged over what there is
-    rows = chw[:, : hh * fh, : ww * fw].reshape(c, hh, fh, ww * fw).sum(axis=2, dtype=np.float32)
-    out = rows.reshape(c, hh, ww, fw).sum(axis=3, dtype=np.float32)
-    out *= np.float32(1.0 / (fh * fw))
-    return out, f
+    if max(h, w) <= max_side:
+        return np.array(chw, dtype=np.float32), 1.0
+    f = max(h, w) // max_side
+    out = np.asarray(chw, dtype=np.float32)
+    if f > 1:
+        hh, ww = max(1, h // f), max(1, w // f)
+        fh, fw = min(f, h), min(f, w)  # a side shorter than f (e.g. 2000 x 1) is averaged over what there is
+        rows = out[:, : hh * fh, : ww * fw].reshape(c, hh, fh, ww * fw).sum(axis=2, dtype=np.float32)
+        out = rows.reshape(c, hh, ww, fw).sum(axis=3, dtype=np.float32)
+        out *= np.float32(1.0 / (fh * fw))
+    if max(out.shape[1:]) > max_side:
+        out = _resize_chw(out, _fitted_size(*out.shape[1:], max_side), Image.Resampling.BOX)
+    return out, max(h, w) / max(out.shape[1:])
 
 
 def centre_crop(chw: np.ndarray, centre: tuple[float, float], size: int = DISPLAY_MAX_SIDE):

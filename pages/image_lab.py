@@ -100,7 +100,7 @@ show_url_notes()
 
 value_range = result.value_range(display_mode)
 if zoom == "fit":
-    shown_in, shown_out, in_scale, out_scale = work.display, result.display, work.factor, result.factor
+    shown_in, shown_out, in_scale, out_scale = work.display, result.display, work.scale, result.scale
     offset_in = offset_out = (0, 0)
 else:
     cy, cx = st.columns(2)
@@ -132,7 +132,7 @@ if view == "difference":
                 icon=":material/compare:")
     else:
         if zoom == "fit":
-            diff, scale = result.display - work.display, work.factor  # block means are linear: mean(y - x)
+            diff, scale = result.display - work.display, work.scale  # area averages are linear: mean(y - x)
         else:
             diff, scale = shown_out - shown_in, 1
         st.plotly_chart(figures.difference_figure(diff, scale=scale, offset=offset_out), key=f"{P}_diff",
@@ -140,8 +140,8 @@ if view == "difference":
 if display_mode == "diverging":
     st.caption(f"Diverging scale: white = 0, full blue / red at -{value_range[1]:.4g} / +{value_range[1]:.4g} (99.5% of "
                f"|values| are inside; the output ranges from {result.low:.4g} to {result.high:.4g}).")
-if zoom == "fit" and max(result.factor, work.factor) > 1:
-    st.caption(f"Display copies: each shown pixel is the mean of a {result.factor} x {result.factor} block of the "
+if zoom == "fit" and max(result.scale, work.scale) > 1:
+    st.caption(f"Display copies: each shown pixel averages about {result.scale:.3g} x {result.scale:.3g} pixels of the "
                "output (hover reads those means); choose '1:1 crop' to see single pixels.")
 
 st.plotly_chart(figures.histogram_figure(result.counts, result.edges, sampled=result.sampled), key=f"{P}_hist",

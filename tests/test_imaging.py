@@ -267,19 +267,22 @@ def test_fit_within_downscales_the_long_side(dtype):
 
 
 def test_display_copy_is_the_block_mean():
-    chw = RNG.random((3, 1030, 700), dtype=np.float32)
-    shown, f = imaging.display_copy(chw, 512)
-    assert f == 3 and shown.shape == (3, 343, 233)
-    expected = chw[:, : 343 * 3, : 233 * 3].reshape(3, 343, 3, 233, 3).mean(axis=(2, 4))
+    chw = RNG.random((3, 1536, 700), dtype=np.float32)
+    shown, scale = imaging.display_copy(chw, 512)
+    assert scale == 3 and shown.shape == (3, 512, 233)
+    expected = chw[:, :, : 233 * 3].reshape(3, 512, 3, 233, 3).mean(axis=(2, 4))
     assert np.allclose(shown, expected, atol=1e-6)
-    same, f1 = imaging.display_copy(chw[:, :100, :100], 512)
-    assert f1 == 1 and np.array_equal(same, chw[:, :100, :100])
+    same, one = imaging.display_copy(chw[:, :100, :100], 512)
+    assert one == 1 and np.array_equal(same, chw[:, :100, :100])
 
 
-def test_display_copy_of_a_2000_by_1_image():
-    shown, f = imaging.display_copy(np.arange(2000, dtype=np.float32)[None, None], 512)
-    assert f == 4 and shown.shape == (1, 1, 500)
-    assert shown[0, 0, 0] == pytest.approx(1.5)
+@pytest.mark.parametrize("shape", [(3, 1030, 700), (1, 600, 400), (3, 3000, 4000)])
+def test_display_copy_fits_and_keeps_the_mean(shape):
+    chw = RNG.random(shape, dtype=np.float32)
+    shown, scale = imaging.display_copy(chw, 512)
+    assert max(shown.shape[1:]) == 512 and scale == pytest.approx(max(shape[1:]) / 512)
+    assert abs(float(shown.mean()) - float(chw.mean())) < 1e-3
+    assert np.allclose(imaging.display_copy(chw - 0.5, 512)[0], shown - 0.5, atol=1e-5)  # linear
 
 
 def test_centre_crop_stays_inside():

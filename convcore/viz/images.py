@@ -1,6 +1,6 @@
 """Plotly figures for the image lab: input and output side by side, a difference view and a histogram.
 
-Builders take display-sized float copies (C, h, w) plus the factor back to full resolution; nothing here sees a
+Builders take display-sized float copies (C, h, w) plus their scale back to full resolution; nothing here sees a
 full-resolution array. Each panel is two traces on the same axes:
 - the picture, as a PNG in a go.Image `source` (the browser decodes it natively; a 512 x 512 go.Image with `z`
   takes seconds to draw in plotly.js), coloured as the display mode says;
@@ -46,13 +46,13 @@ def _rendered(values: np.ndarray, mode: str, value_range) -> np.ndarray:
 
 
 def _hover_text(channels: int, scale: float) -> str:
-    where = "x=%{x:.0f}, y=%{y:.0f}" if scale <= 1 else f"x≈%{{x:.0f}}, y≈%{{y:.0f}} (mean of {scale:g}x{scale:g} px)"
+    where = "x=%{x:.0f}, y=%{y:.0f}" if scale <= 1 else f"x≈%{{x:.0f}}, y≈%{{y:.0f}} (mean of ~{scale:.3g}x{scale:.3g} px)"
     if channels == 3:
         return where + "<br>R=%{customdata[0]:.4g}  G=%{customdata[1]:.4g}  B=%{customdata[2]:.4g}"
     return where + "<br>value=%{z:.4g}"
 
 
-def _panel(values: np.ndarray, mode: str, value_range, scale: int, offset, label: str, colorbar: bool) -> list[dict]:
+def _panel(values: np.ndarray, mode: str, value_range, scale: float, offset, label: str, colorbar: bool) -> list[dict]:
     """[picture, hover layer] for one (C, h, w) display copy; scale = full-resolution pixels per shown pixel.
 
     Plain dicts: plotly's validated objects cost ~0.2 s per figure, more than everything else on a rerun.
@@ -61,8 +61,8 @@ def _panel(values: np.ndarray, mode: str, value_range, scale: int, offset, label
     centre = (scale - 1) / 2  # a shown pixel covers full-resolution pixels offset + scale*j ... + scale - 1
     picture = dict(type="image", source=png_data_uri(_rendered(values, mode, value_range)), x0=left + centre,
                    y0=top + centre, dx=scale, dy=scale, hoverinfo="skip", name=label)
-    hover, factor = display_copy(values, HOVER_MAX_SIDE)
-    cell = scale * factor
+    hover, hover_scale = display_copy(values, HOVER_MAX_SIDE)
+    cell = scale * hover_scale
     lo, hi = value_range
     layer = dict(
         type="heatmap",
@@ -78,7 +78,7 @@ def _panel(values: np.ndarray, mode: str, value_range, scale: int, offset, label
     return [picture, layer]
 
 
-def panels(values: np.ndarray, mode: str, value_range, scale: int, offset, label: str, colorbar: bool) -> list:
+def panels(values: np.ndarray, mode: str, value_range, scale: float, offset, label: str, colorbar: bool) -> list:
     """(title, traces) per panel: one for gray or colour, one per channel for signed colour data (diverging).
 
     Plain data (strings, dicts, small arrays): callers may cache it, e.g. the input's panel across reruns.
@@ -123,7 +123,7 @@ def compose(shown: list, aspect: float, title: str | None = None) -> go.Figure:
     return go.Figure(data=data, layout=layout, _validate=False)
 
 
-def side_by_side(inp: np.ndarray, out: np.ndarray, *, input_scale: int, output_scale: int, mode: str,
+def side_by_side(inp: np.ndarray, out: np.ndarray, *, input_scale: float, output_scale: float, mode: str,
                  value_range: tuple[float, float], input_title: str = "input", output_title: str = "output",
                  offsets=((0, 0), (0, 0)), title: str | None = None) -> go.Figure:
     """Input (0..255 as loaded) beside the output shown by display mode; one panel per channel when signed colour.
@@ -135,7 +135,7 @@ def side_by_side(inp: np.ndarray, out: np.ndarray, *, input_scale: int, output_s
     return compose(shown, aspect_of(inp, out), title)
 
 
-def output_panels(out: np.ndarray, mode: str, value_range, scale: int, offset, title: str = "output") -> list:
+def output_panels(out: np.ndarray, mode: str, value_range, scale: float, offset, title: str = "output") -> list:
     """The output's panels, with a colour bar wherever the colours encode a single value."""
     return panels(out, mode, value_range, scale, offset, title, mode != "clip" or out.shape[0] == 1)
 
@@ -145,7 +145,7 @@ def aspect_of(*arrays: np.ndarray) -> float:
     return max(a.shape[1] / a.shape[2] for a in arrays)
 
 
-def difference_figure(diff: np.ndarray, *, scale: int, offset=(0, 0), title: str = "output - input") -> go.Figure:
+def difference_figure(diff: np.ndarray, *, scale: float, offset=(0, 0), title: str = "output - input") -> go.Figure:
     """output - input per channel on the diverging scale (white = unchanged), symmetric about zero.
 
     The scale ends at the 99.5th percentile of |difference| so a few extreme pixels do not wash out the rest.
