@@ -43,6 +43,14 @@ def figure(at, index: int = 0) -> dict:
     return json.loads(charts[index].proto.spec)
 
 
+def assert_frames_list_every_trace(fig: dict) -> None:
+    """Clicks keep working after Play only if every frame re-plots every trace (see lesson.clickable_frames)."""
+    assert fig.get("frames"), "the figure has no frames"
+    every = list(range(len(fig["data"])))
+    for frame in fig["frames"]:
+        assert sorted(frame["traces"]) == every, f"frame {frame['name']} lists {frame['traces']}"
+
+
 def figure_step(at, index: int = 0) -> int:
     return int(figure(at, index)["layout"]["meta"]["step"])
 

@@ -8,6 +8,7 @@ import pytest
 from convcore.ui import ConvConfig
 from lesson_checks import (
     arithmetic,
+    assert_frames_list_every_trace,
     check_arithmetic,
     figure,
     figure_step,
@@ -29,6 +30,7 @@ def test_defaults_show_the_window_at_step_0_with_the_engines_numbers(app_test):
                               "`(1, 1, 5, 5)`")
     meta = figure(at)["layout"]["meta"]
     assert meta["animated"] and meta["n_steps"] == 25 and meta["step"] == 0 and meta["op"] == "conv2d"
+    assert_frames_list_every_trace(figure(at))
     title, lines = arithmetic(at)
     assert title == "Output cell (0, 0), step 0 of 24"
     assert check_arithmetic(at, DEFAULT) == (0, 0, 0, 0)

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from convcore.ui import ConvConfig
 from lesson_checks import (
     arithmetic,
+    assert_frames_list_every_trace,
     check_arithmetic,
     close_to_shown,
     code_output,
@@ -43,6 +44,7 @@ def test_defaults_open_the_zero_insertion_view_with_the_engines_numbers(app_test
                                           "Overlap and checkerboards"]
     meta = figure(at)["layout"]["meta"]
     assert meta["view"] == "window" and meta["op"] == "conv_transpose2d" and meta["n_steps"] == 25
+    assert_frames_list_every_trace(figure(at))
     assert arithmetic(at)[0] == "Output cell (0, 0), step 0 of 24"
     check_arithmetic(at, DEFAULT)
     assert not dict(at.query_params)
@@ -117,6 +119,7 @@ def test_scatter_view_stamps_add_up_to_torchs_uncropped_output(app_test):
     at = app_test(PAGE, {"ct_view": "Scatter", "ct_stamp": "4"})
     no_exception(at)
     assert figure(at)["layout"]["meta"]["view"] == "scatter" and figure_step(at) == 4
+    assert_frames_list_every_trace(figure(at))
     title, lines = arithmetic(at)
     assert title == "Input cell (1, 1), step 4 of 8"
     x, w, b = values(DEFAULT)
@@ -148,6 +151,7 @@ def test_matrix_view_computes_each_output_as_a_column_of_c(app_test):
     at = app_test(PAGE, {"ct_view": "Matrix", "ct_step": "12"})
     no_exception(at)
     assert figure(at)["layout"]["meta"]["view"] == "matrix" and figure_step(at) == 12
+    assert_frames_list_every_trace(figure(at))
     title, lines = arithmetic(at)
     assert title == "Output cell (2, 2), step 12 of 24"
     match = re.fullmatch(r"y\[12\] = out\[0,2,2\] = .* = (\S+)", lines[0])

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
 from ..shapes import conv2d_output_size, conv_transpose2d_output_size
@@ -252,11 +253,37 @@ def view_figure(view: str, cfg: ConvConfig, x, w, b, out_channel: int, step: int
     if view == "window":
         trace = window_trace(cfg, x, w, b, out_channel)
         draw = zero_insertion_figure if cfg.transposed else conv2d_figure
-        return draw(trace, step, focus_input=focus, **FIGURE_SIZE)
+        return clickable_frames(draw(trace, step, focus_input=focus, **FIGURE_SIZE))
     trace = transpose_trace(cfg, x, w, b, out_channel)
     if view == "scatter":
-        return scatter_figure(trace, step, **FIGURE_SIZE)
-    return matrix_figure(trace, step, view=matrix_view(cfg, x, w, b, out_channel), **FIGURE_SIZE)
+        return clickable_frames(scatter_figure(trace, step, **FIGURE_SIZE))
+    return clickable_frames(matrix_figure(trace, step, view=matrix_view(cfg, x, w, b, out_channel),
+                                          **{**FIGURE_SIZE, "max_height": 600}))
+
+
+def clickable_frames(fig: go.Figure) -> go.Figure:
+    """List every trace in every frame, the static ones with an empty update (in place; returns fig).
+
+    Plotly.animate(redraw=False) recomputes every trace but re-plots only those a frame lists; the others lose their
+    SVG node, and the next click on the chart (Streamlit's on_select sets clickmode "event+select") throws in
+    Plotly's selection styling ("Cannot read properties of undefined (reading 'selectAll')"): after Play, Pause or
+    the slider, clicks would never reach the page. An empty update re-plots a trace without changing it.
+    """
+    if not fig.frames:
+        return fig
+    everything = range(len(fig.data))
+    frames = []
+    for frame in fig.frames:
+        raw = frame.to_plotly_json()
+        moving = list(raw.get("traces") or [])
+        still = [i for i in everything if i not in set(moving)]
+        frames.append(go.Frame({**raw, "traces": still + moving, "data": [{}] * len(still) + list(raw["data"])},
+                               _validate=False))
+    if hasattr(fig, "_frame_objs"):
+        fig._frame_objs = tuple(frames)  # as convcore.viz.animation stores them: the public setter re-validates
+    else:
+        fig.frames = frames
+    return fig
 
 
 def out_label(trace, step: int) -> str:
@@ -280,6 +307,9 @@ def _on_cell(prefix: str, view: str, cfg: ConvConfig, x, w, b, out_channel: int,
     step = step_for_cell(trace, cell)
     if step is not None:
         set_step(prefix, step)
+        if view == "scatter":
+            st.toast(f"Output cell ({cell.row}, {cell.col}): the zero-insertion and matrix views open at its step, "
+                     f"{step}.", icon=":material/info:")
     elif cell.grid in ("padded input", "zero-inserted input"):
         st.toast(f"{cell.grid}[{cell.row}, {cell.col}] is a zero that copies no input cell.", icon=":material/info:")
     elif cell.grid == "y":
@@ -340,6 +370,8 @@ def _view_body(prefix: str, view: str, cfg: ConvConfig, x, w, b, out_channel: in
     scatter = transpose_trace(cfg, x, w, b, out_channel).scatter if view == "scatter" else None
     n_steps = scatter.n_steps if scatter is not None else trace.n_steps
     focus = current_focus(prefix, tuple(trace.input.shape[1:]))
+    if view == "scatter":
+        current_step(prefix, trace.n_steps)  # keeps the output step (set by a click here) in the URL
     step = current_step(prefix, n_steps, name)
     if timer:  # a tick of the server-side Play
         step = min(step + 1, n_steps - 1)
