@@ -14,7 +14,8 @@ from convcore.concepts import (
 from convcore.kernels import bilinear_upsampling
 from convcore.trace_maps import overlap_counts
 from convcore.ui.lab import SAMPLES, sample_path
-from convcore.viz.concepts import grids_figure, images_figure
+from convcore.viz.concepts import images_figure
+from convcore.viz.maps import overlap_figure
 
 P = "chk"
 KERNELS = ["box", "random", "bilinear"]
@@ -58,8 +59,10 @@ inner = interior_overlap(counts, k) if min(counts.shape) > 2 * (k - 1) else coun
 low, high = int(inner.min()), int(inner.max())
 left, right = st.columns([1.3, 1])
 with left:
-    st.plotly_chart(grids_figure({"counts": counts}, titles={"counts": f"taps per output pixel, k={k}, s={s}"},
-                                 sequential=True, max_width=620, max_height=520, hover_name="taps"),
+    st.plotly_chart(overlap_figure(counts, max_width=620, max_height=540,
+                                   title=f"taps per output pixel, k={k}, s={s}",
+                                   caption=f"{low} to {high} taps away from the border" if low != high else
+                                   f"{low} taps everywhere away from the border"),
                     key=f"{P}_counts", width="content", config={"displayModeBar": False})
 with right:
     st.markdown(

@@ -8,6 +8,7 @@ from convcore.concepts import PADDING_MODES, padding_views
 from convcore.params import normalise_padding
 from convcore.ui.values import named_values
 from convcore.viz.concepts import grids_figure, padding_figure
+from convcore.viz.grids import clicked_cell
 
 P = "pad"
 CHART = f"{P}_chart"
@@ -22,10 +23,10 @@ st.caption(
 
 def _pick_from_chart() -> None:
     """A click on a cell selects it (padded coordinates; a click on the input selects that cell's padded place)."""
-    points = st.session_state.get(CHART, {}).get("selection", {}).get("points", [])
-    if not points or not points[0].get("customdata"):
+    cell = clicked_cell(st.session_state.get(CHART))
+    if cell is None:
         return
-    key, _, row, col = points[0]["customdata"][:4]
+    key, row, col = cell.grid, cell.row, cell.col
     if key == "input":
         row, col = row + st.session_state.get(f"{P}_top", 0), col + st.session_state.get(f"{P}_left", 0)
     st.session_state[f"{P}_row"], st.session_state[f"{P}_col"] = int(row), int(col)
@@ -63,6 +64,7 @@ pads = normalise_padding(padding, (kh, kw), (1, 1), (dilation, dilation))
 (top, bottom), (left, right) = pads
 hp, wp = h + top + bottom, w + left + right
 st.session_state[f"{P}_top"], st.session_state[f"{P}_left"] = top, left
+
 with cols[3]:
     row = ui.int_input(P, "row", "traced row", 0, hp - 1, 0, help="a row of the padded grid (or click a cell)")
 with cols[4]:

@@ -1,8 +1,10 @@
 """Concept helpers against torch: parameter counts (numel), multiply-adds (torch's flop counter), the input
-gradient (autograd) with its finite-difference check, and the two upsampling paths (F.interpolate)."""
+gradient (autograd) with its finite-difference check, the two upsampling paths (F.interpolate); and the concept
+pages' figures (what they mark, and that they are deterministic)."""
 from __future__ import annotations
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
@@ -15,12 +17,16 @@ from convcore.concepts import (
     conv_cost,
     divisors,
     finite_difference_gradient,
+    padding_views,
     resize_bilinear,
     resize_nearest,
     resize_then_convolve,
     separable_vs_full,
     upsample_transposed,
 )
+from convcore.planner import chain_from_text, plan_chain
+from convcore.trace_maps import channel_map, conv2d_matrix
+from convcore.viz import concepts as vc
 
 torch.set_num_threads(1)
 
@@ -162,3 +168,81 @@ def test_resize_then_convolve_matches_torch_and_has_no_checkerboard():
     assert set(np.unique(np.round(interior / 0.5))) == {1, 2, 4}
     with pytest.raises(ValueError, match="method must be"):
         resize_then_convolve(img, box, 2, "cubic")
+
+
+# ---- figures (convcore.viz.concepts) ---------------------------------------------------------------------------------
+
+def _segments(fig, faded: bool | None = None) -> int:
+    n = 0
+    for trace in fig.data:
+        if getattr(trace, "mode", None) == "lines":
+            is_faded = "0.15)" in str(trace.line.color)
+            if faded is None or faded == is_faded:
+                n += len(trace.x) // 3
+    return n
+
+
+def test_channel_figure_draws_one_line_per_connection_and_fades_the_rest():
+    cmap = channel_map(6, 4, 2)
+    fig = vc.channel_figure(cmap, 2)
+    assert _segments(fig) == int(cmap.sum()) == 12
+    lit = vc.channel_figure(cmap, 2, highlight=3)
+    assert _segments(lit, faded=False) == 3 and _segments(lit, faded=True) == 9  # output 3 reads inputs 3, 4, 5
+    heat = next(t for t in lit.data if isinstance(t, go.Heatmap))
+    assert np.asarray(heat.z).shape == (4, 3)  # Conv2d weight (C_out, C_in/groups)
+    transposed = vc.channel_figure(cmap, 2, transposed=True)
+    assert np.asarray(next(t for t in transposed.data if isinstance(t, go.Heatmap)).z).shape == (6, 2)
+
+
+def test_padding_figure_marks_the_selected_cell_and_its_sources():
+    x = np.arange(1, 13.0).reshape(3, 4)
+    views = padding_views(x, ((3, 1), (1, 1)))  # reflect refuses 3 rows on a height of 3; circular allows it
+    assert views["reflect"].error and "height (top, bottom)" in views["reflect"].error and views["circular"].error is None
+    fig = vc.padding_figure(x, views, (0, 0))
+    focus = next(t for t in fig.data if t.name == "the cell it copies")
+    selected = next(t for t in fig.data if t.name == "selected padded cell")
+    assert len(selected.x) == 3  # zeros, replicate, circular (reflect is drawn empty)
+    assert len(focus.x) == 2 + 2  # replicate and circular copies, in their panels and in the input grid
+    assert views["replicate"].source(0, 0) == (0, 0) and views["circular"].source(0, 0) == (0, 3)
+    assert len(fig.layout.annotations) == 2  # arrows to the copied cell
+    assert "reflect: not allowed" in next(t for t in fig.data if t.name == "titles").text
+
+
+def test_chain_figure_flags_a_missed_mirror():
+    bad = vc.chain_figure(plan_chain((1, 28, 28), chain_from_text("C16k3s2p1.T1k3s2p1")))
+    assert any(t.name == "expected (mirror), missed" for t in bad.data)
+    assert any("want 1×28×28" in a.text for a in bad.layout.annotations)
+    good = vc.chain_figure(plan_chain((1, 28, 28), chain_from_text("C16k3s2p1.T1k3s2p1o1")))
+    assert not any(t.name == "expected (mirror), missed" for t in good.data)
+
+
+def test_matrix_figure_holds_the_matrix_and_outlines_the_row():
+    C = conv2d_matrix((1, 4, 4), np.arange(9.0).reshape(1, 1, 3, 3))
+    fig = vc.matrix_figure(C, (2, 2), (4, 4), row_symbol="y", col_symbol="x", title="C", highlight_row=1)
+    np.testing.assert_array_equal(np.asarray(fig.data[0].z), C)
+    assert list(fig.data[0].y) == ["y[0,0]", "y[0,1]", "y[1,0]", "y[1,1]"]
+    (shape,) = fig.layout.shapes
+    assert (shape.y0, shape.y1) == (0.5, 1.5)
+
+
+def test_images_and_grids_figures():
+    fig = vc.images_figure({"a": np.zeros((2, 3)), "b": np.ones((4, 6))}, {"a": 2})
+    assert fig.data[0].dx == 2 and fig.data[0].x0 == 0.5 and fig.layout.xaxis2.matches == "x"
+    grids = vc.grids_figure({"one": np.eye(2), "none": None})
+    empty = next(t for t in grids.data if t.name == "none (not computed)")
+    assert len(empty.x) == 4 and empty.text is None
+
+
+def test_figures_are_deterministic():
+    """Two builds give the same JSON, so a rerun does not reset a chart the user is looking at."""
+    x = np.arange(1, 10.0).reshape(3, 3)
+    builders = [
+        lambda: vc.chain_figure(plan_chain((1, 28, 28), chain_from_text("C16k3s2p1.T1k3s2p1"))),
+        lambda: vc.channel_figure(channel_map(4, 4, 2), 2, highlight=1),
+        lambda: vc.padding_figure(x, padding_views(x, ((1, 1), (2, 2))), (0, 1)),
+        lambda: vc.grids_figure({"a": x}),
+        lambda: vc.counts_figure(["a", "b"], [1, 2], [3, 4]),
+        lambda: vc.images_figure({"a": x}),
+    ]
+    for build in builders:
+        assert build().to_json() == build().to_json()
