@@ -12,8 +12,8 @@ P = "lab"  # widget-key and URL prefix
 OPS = {"Conv2d": False, "ConvTranspose2d": True}
 
 st.title("Image lab")
-st.caption("Filter a photo with the same engine the lessons use. Every number comes from convcore's conv2d / "
-           "conv_transpose2d, which match PyTorch exactly; the browser only receives display-sized copies.")
+st.caption("Any kernel and every Conv2d / ConvTranspose2d parameter on a real photo, computed by the same engine as "
+           "the lessons (it matches PyTorch exactly).")
 
 # ---- controls (sidebar): image, layer, channels --------------------------------------------------------------------
 with st.sidebar:
@@ -52,10 +52,15 @@ if kernel_name == "bilinear upsampling":
             st.button(f"Use it: ConvTranspose2d, stride {factor}, padding {bilinear_padding(factor)}",
                       on_click=lab.bilinear_setup, args=(P, factor), icon=":material/open_in_full:")
 
-if picked is None or kernel is None:
-    st.stop()  # the reason is already on the page; every control keeps its value
+if picked.image is None:
+    if picked.is_error:
+        st.error(picked.message, icon=":material/broken_image:")
+    else:
+        st.info(picked.message, icon=":material/image:")
+if picked.image is None or kernel is None:
+    st.stop()  # the reason is on the page; every control keeps its value
 
-source_key, image = picked
+source_key, image = picked.key, picked.image
 work = lab.working_input(source_key, side, channels, image)
 x = work.x
 cfg = type(cfg)(**{**cfg.as_dict(), "height": x.shape[1], "width": x.shape[2]})
@@ -69,6 +74,10 @@ with values_box:
     st.markdown(f"**Layer** `{op}({channels}, {channels}, kernel_size={tuple(kernel.shape)}, groups={groups})`  \n"
                 f"**weight** `{tuple(weight.shape)}`, groups = {groups}"
                 + (f", bias = {bias:g}" if bias else ", bias=False"))
+    for note in image.notes:
+        st.caption(f":material/info: {note}")
+    if kernel_name != lab.CUSTOM:
+        lab.kernel_values(kernel)
 
 try:
     out_hw = cfg.output_hw()
@@ -81,7 +90,15 @@ except (ValueError, TypeError) as err:
             "larger working size, or a smaller stride.", icon=":material/lightbulb:")
     st.stop()
 
-result = lab.run_layer(source_key, side, channels, repr(cfg), lab.digest(weight.tobytes()), bias, cfg, x, weight)
+try:
+    result = lab.run_layer(source_key, side, channels, repr(cfg), lab.digest(weight.tobytes()), bias, cfg, x, weight)
+except (ValueError, TypeError) as err:  # the engine's own rule, should the checks above have missed one
+    st.error(f"{op} can't run on this image: {err}", icon=":material/block:")
+    st.stop()
+except MemoryError:
+    st.error("The server ran out of memory for this configuration: choose a smaller working size.",
+             icon=":material/memory:")
+    st.stop()
 out = result.output
 
 # ---- display controls and figures -----------------------------------------------------------------------------

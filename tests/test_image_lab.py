@@ -174,7 +174,7 @@ def test_bad_uploads_show_a_plain_error_and_the_page_keeps_working(app_test):
 def test_no_upload_yet_explains_itself(app_test):
     at = app_test(PAGE, {"lab_src": "upload"})
     assert not at.exception and not at.error
-    assert any("Choose a file" in i.value for i in at.info)
+    assert any("Choose an image file" in i.value for i in at.info)
 
 
 # ---- kernels ------------------------------------------------------------------------------------------------------

@@ -45,8 +45,10 @@ __all__ = [
     "run_layer",
     "input_panels",
     "flat_response",
+    "Picked",
     "image_source",
     "kernel_controls",
+    "kernel_values",
     "channel_controls",
     "kernel_editor_key",
     "float_input",
@@ -204,14 +206,24 @@ def float_input(prefix: str, name: str, label: str, min_value: float, max_value:
     return float(value)
 
 
-def image_source(prefix: str) -> tuple[str, imaging.LoadedImage] | None:
-    """Sample, upload or camera; returns (cache key, decoded image) or None after showing why there is none."""
+@dataclass(frozen=True)
+class Picked:
+    """The chosen image (key for the caches, decoded image) or why there is none (message; error or just waiting)."""
+
+    key: str | None = None
+    image: imaging.LoadedImage | None = None
+    message: str = ""
+    is_error: bool = False
+
+
+def image_source(prefix: str) -> Picked:
+    """Sample, upload or camera widgets; the page shows Picked.message where the result would be."""
     source = choice(prefix, "src", "Image source", ["sample", "upload", "camera"], "sample", horizontal=True)
     if source == "sample":
         name = choice(prefix, "sample", "Sample photo", list(SAMPLES), "astronaut",
                       help="Small public-domain / CC0 photos shipped with the app (see assets/README.md).")
         st.caption(f"Photo: {SAMPLES[name][1]}")
-        key, data = f"sample:{name}", None
+        key = f"sample:{name}"
         image, error = decode(key, _read_sample(name))
     else:
         if source == "upload":
@@ -223,18 +235,14 @@ def image_source(prefix: str) -> tuple[str, imaging.LoadedImage] | None:
         else:
             upload = st.camera_input("Take a photo", key=widget_key(prefix, "camera"))
         if upload is None:
-            st.info("Choose a file to filter it, or pick a sample photo." if source == "upload"
-                    else "Take a photo to filter it.", icon=":material/image:")
-            return None
+            return Picked(message="Choose an image file in the sidebar (or pick a sample photo) to filter it."
+                          if source == "upload" else "Take a photo with the camera in the sidebar to filter it.")
         data = upload.getvalue()
         key = digest(data)
         image, error = decode(key, data)
     if error:
-        st.error(error, icon=":material/broken_image:")
-        return None
-    for note in image.notes:
-        st.caption(f":material/info: {note}")
-    return key, image
+        return Picked(message=error, is_error=True)
+    return Picked(key, image)
 
 
 def _read_sample(name: str) -> bytes:
@@ -294,9 +302,14 @@ def kernel_controls(prefix: str) -> tuple[str, np.ndarray | None, dict]:
         options = _preset_options(prefix, preset.options)
         kernel = make_kernel(name, **options)
         st.session_state[widget_key(prefix, "_last_kernel")] = format_kernel(kernel)
-        with st.expander(f"Kernel values ({kernel.shape[0]} x {kernel.shape[1]})", icon=":material/grid_on:"):
-            st.dataframe(pd.DataFrame(kernel), hide_index=False)
     return name, kernel, options
+
+
+def kernel_values(kernel: np.ndarray) -> None:
+    """A collapsed table of a preset's numbers (switch to 'custom' to edit them: it starts from these)."""
+    with st.expander(f"Kernel values ({kernel.shape[0]} x {kernel.shape[1]})", icon=":material/grid_on:"):
+        st.dataframe(pd.DataFrame(kernel), hide_index=False)
+        st.caption("To edit these numbers, choose 'custom': it starts from this kernel.")
 
 
 def _preset_options(prefix: str, wanted: tuple[str, ...]) -> dict:
@@ -362,7 +375,7 @@ def channel_controls(prefix: str) -> tuple[str, np.ndarray | None, float]:
                         help="weight[o, i] = matrix[o, i] x kernel: output channel o mixes inputs i at every tap.")
         base = CHANNEL_MATRICES[preset]
         frame = pd.DataFrame(base, index=["R", "G", "B"], columns=["R", "G", "B"])
-        number = st.column_config.NumberColumn(format="%.3f", width="small")
+        number = st.column_config.NumberColumn(format="%.3f", width=62)
         edited = st.data_editor(frame, key=widget_key(prefix, f"mix_{names.index(preset)}"), width="stretch",
                                 column_config={c: number for c in frame.columns})
         st.caption("Rows: output channel; columns: input channel.")
