@@ -19,7 +19,7 @@ st.caption(
     "is the gradient of Conv2d with respect to its input. Single channel, no bias, small sizes."
 )
 
-cols = st.columns(7)
+cols = st.columns([1, 1, 1, 1, 1, 1, 1.7])
 with cols[0]:
     h = ui.int_input(P, "h", "input height", 1, 6, 4)
 with cols[1]:

@@ -90,16 +90,19 @@ with top[3]:
 
 key, base = _editor_base()
 column_config = {
-    "layer": st.column_config.SelectboxColumn("layer", options=[CONV, TRANSPOSE], required=True, width=150),
+    "layer": st.column_config.SelectboxColumn("layer", options=[CONV, TRANSPOSE], required=True, width=130),
     "out_channels": st.column_config.NumberColumn("out_channels", min_value=1, step=1, required=True, width=105),
-    "kernel_size": st.column_config.TextColumn("kernel_size", required=True, help="3, or height,width such as 3,5"),
-    "stride": st.column_config.TextColumn("stride", help="1 if empty; 2 or 2,1"),
-    "padding": st.column_config.TextColumn("padding", help="0 if empty; 1, 1,0, or 'same' / 'valid' (Conv2d only)"),
-    "output_padding": st.column_config.TextColumn("output_padding", help="ConvTranspose2d only: extra bottom/right "
-                                                  "rows/columns, smaller than stride or dilation"),
-    "dilation": st.column_config.TextColumn("dilation", help="1 if empty"),
-    "groups": st.column_config.NumberColumn("groups", min_value=1, step=1, help="1 if empty; must divide both "
-                                            "channel counts"),
+    "kernel_size": st.column_config.TextColumn("kernel_size", required=True, width=95,
+                                               help="3, or height,width such as 3,5"),
+    "stride": st.column_config.TextColumn("stride", width=65, help="1 if empty; 2 or 2,1"),
+    "padding": st.column_config.TextColumn("padding", width=75,
+                                           help="0 if empty; 1, 1,0, or 'same' / 'valid' (Conv2d only)"),
+    "output_padding": st.column_config.TextColumn("output_padding", width=122,
+                                                  help="ConvTranspose2d only: extra bottom/right rows/columns, "
+                                                       "smaller than stride or dilation"),
+    "dilation": st.column_config.TextColumn("dilation", width=70, help="1 if empty"),
+    "groups": st.column_config.NumberColumn("groups", min_value=1, step=1, width=65,
+                                            help="1 if empty; must divide both channel counts"),
 }
 st.markdown("**Layers**, first to last (edit a cell by double-clicking it; add a row with the + below the table, "
             "delete one by selecting it at the left and pressing Delete)")

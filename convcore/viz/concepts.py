@@ -43,9 +43,13 @@ def chain_figure(plan: Plan) -> go.Figure:
     xs, ys, hover = [], [], []
     for x, (name, shape, step) in enumerate(stages):
         if shape is None:
-            fig.add_shape(type="rect", x0=x - 0.2, x1=x + 0.2, y0=-0.2, y1=0.2, line=dict(color=GREY, dash="dot"),
-                          fillcolor="rgba(153,153,153,0.15)")
-            fig.add_annotation(x=x, y=0, text="?", showarrow=False, font=dict(size=18, color=GREY))
+            rejected = step.in_shape is not None  # the layer the engine refused (later ones are just unknown)
+            colour = VERMILLION if rejected else GREY
+            fig.add_shape(type="rect", x0=x - 0.2, x1=x + 0.2, y0=-0.2, y1=0.2, line=dict(color=colour, dash="dot",
+                                                                                          width=3 if rejected else 1),
+                          fillcolor="rgba(213,94,0,0.08)" if rejected else "rgba(153,153,153,0.15)")
+            fig.add_annotation(x=x, y=0, text="✗" if rejected else "?", showarrow=False,
+                               font=dict(size=20, color=colour))
             xs.append(x), ys.append(0), hover.append(f"layer {name}: {step.error}")
             label_y = 0.25
         else:
@@ -65,11 +69,13 @@ def chain_figure(plan: Plan) -> go.Figure:
                 text += f"<br>mirrors layer {step.mirrors + 1}: expected {_shape_label(step.target)}, {verdict}"
             hover.append(text)
             label_y = max(h, size(step.target)[1] if bad else 0) / 2 + 0.06
-        label = f"<b>{_shape_label(shape)}</b>"
+        label = f"<b>{_shape_label(shape)}</b>" if not (step is not None and step.error and step.in_shape) else \
+            "<b>rejected</b>"
         if step is not None and step.mismatch:
             label += f"<br>want {_shape_label(step.target)}"
         fig.add_annotation(x=x, y=label_y, text=label, showarrow=False, yanchor="bottom",
-                           font=dict(size=12, color=VERMILLION if step is not None and step.mismatch else "#222"))
+                           font=dict(size=12, color=VERMILLION if step is not None and (step.mismatch or (
+                               step.error and step.in_shape)) else "#222"))
         caption = "input" if step is None else (
             f"layer {x}: {'Conv2d' if step.layer.kind == CONV else 'ConvT2d'} s={_pair_text(step.layer.stride)}")
         fig.add_annotation(x=x, y=-0.62, text=caption, showarrow=False, font=dict(size=11, color="#444"))
@@ -154,7 +160,7 @@ def channel_figure(cmap: np.ndarray, groups: int, transposed: bool = False, high
     for x, text in ((0, f"<b>input</b><br>C_in={cin}"), (1, f"<b>output</b><br>C_out={cout}")):
         fig.add_annotation(x=x, y=top + 0.8, text=text, showarrow=False, yanchor="bottom", xref="x", yref="y")
     fig.update_xaxes(visible=False, range=[-0.3, 1.3], row=1, col=1)
-    fig.update_yaxes(visible=False, range=[-top - 0.8, top + 2.4], row=1, col=1)
+    fig.update_yaxes(visible=False, range=[-top - 0.8, top + 3.2], row=1, col=1)
 
     # the weight tensor: one cell per (dim0, dim1) kH x kW kernel, coloured by group, faded where unused
     d0, d1 = (cin, out_per) if transposed else (cout, in_per)
