@@ -1,44 +1,52 @@
 """Vectorised conv2d and conv_transpose2d with torch.nn.functional's signatures and semantics.
 
-No Python loop runs over pixels or output positions: loops run over kernel taps, row blocks or output phases,
-and the heavy work is GEMM (BLAS), strided numpy arithmetic or FFT, chosen by shape.
+No Python loop runs over pixels or output positions: loops run over kernel taps, row blocks, column chunks or
+output phases, and the heavy work is BLAS GEMM, strided numpy arithmetic or FFT, chosen by shape (choose_algorithm):
+
+- "im2col": one batched matmul over the strided window view. Small calls (teaching sizes): the fewest numpy calls.
+- "per_tap": depthwise filters (one input channel per group) accumulate weight x shifted input tap by tap on
+  cache-sized row blocks, split over threads; memory stays at the output's size.
+- "fft": large kernels, as a product of spectra (scipy.fft with workers).
+- "phases": channel-mixing layers, one BLAS GEMM per tap on a flat channel-major buffer with the polyphase split
+  for strides (convcore.phases); the transposed op works per output phase the same way.
+- "scatter" (transposed op, small calls): one GEMM, then a scatter-add per tap.
 """
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 from scipy import fft as sfft
 
+from . import blas, parallel
 from .padding import pad2d
-from .params import ConvCall, Pair, conv2d_call, conv_transpose2d_call
+from .params import ConvCall, Pads, Pair, conv2d_call, conv_transpose2d_call
+from .phases import correlate_phases, transpose_phases
 
-__all__ = ["conv2d", "conv_transpose2d", "correlate", "transpose_full"]
+__all__ = ["conv2d", "conv_transpose2d", "correlate", "transpose", "transpose_full", "choose_algorithm",
+           "choose_transpose_algorithm"]
 
+NO_PADDING: Pads = ((0, 0), (0, 0))
+# Dispatch thresholds (module constants: the path tests lower them to force each algorithm on small shapes).
 FFT_MIN_TAPS = 100  # kernels of at least 10x10 taps ...
 FFT_MIN_PIXELS = 64 * 64  # ... on outputs at least this large go through the FFT
+PER_TAP_MIN_PIXELS = 64 * 64  # depthwise outputs (per image and channel) at least this large go tap by tap
+PHASES_MIN_MACS = 1 << 22  # channel-mixing calls with at least this many multiply-adds use per-tap BLAS GEMMs
+PARALLEL_MIN_ELEMENTS = 1 << 18  # per-tap outputs at least this large are split over threads
 ROW_BLOCK_ELEMENTS = 1 << 16  # per-tap accumulation works on row blocks of about this many elements (cache-sized)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
     """2-D cross-correlation, exactly torch.nn.functional.conv2d (NCHW or CHW numpy arrays)."""
     call = conv2d_call(input, weight, bias, stride, padding, dilation, groups)
-    out = correlate(pad2d(call.x, call.padding), call.weight, call.stride, call.dilation, call.groups)
+    out = correlate(call.x, call.weight, call.stride, call.dilation, call.groups, call.padding)
     return _finish(out, call)
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1) -> np.ndarray:
     """2-D transposed convolution, exactly torch.nn.functional.conv_transpose2d."""
     call = conv_transpose2d_call(input, weight, bias, stride, padding, output_padding, groups, dilation)
-    (ph, _), (pw, _) = call.padding
-    full = transpose_full(call.x, call.weight, call.stride, call.dilation, call.groups)
-    h_out = full.shape[2] - 2 * ph + call.output_padding[0]
-    w_out = full.shape[3] - 2 * pw + call.output_padding[1]
-    if ph + h_out > full.shape[2] or pw + w_out > full.shape[3]:
-        # output_padding reaches past the full result: those cells get no kernel tap, only the bias
-        grown = np.zeros(full.shape[:2] + (max(full.shape[2], ph + h_out), max(full.shape[3], pw + w_out)), full.dtype)
-        grown[:, :, : full.shape[2], : full.shape[3]] = full
-        full = grown
-    return _finish(full[:, :, ph : ph + h_out, pw : pw + w_out], call)
+    padding = (call.padding[0][0], call.padding[1][0])
+    out = transpose(call.x, call.weight, call.stride, padding, call.output_padding, call.dilation, call.groups)
+    return _finish(out, call)
 
 
 def _finish(out: np.ndarray, call: ConvCall) -> np.ndarray:
@@ -52,25 +60,44 @@ def _out_size(n: int, k: int, s: int, d: int) -> int:
     return (n - d * (k - 1) - 1) // s + 1
 
 
-def correlate(xp: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair, groups: int) -> np.ndarray:
-    """Valid cross-correlation of an already padded batch xp (N, C, H, W) with w (O, C/groups, kH, kW)."""
-    n, _, hp, wp = xp.shape
+def choose_algorithm(x_shape, w_shape, stride: Pair, dilation: Pair, groups: int, out: Pair, dtype) -> str:
+    """The conv2d algorithm for these shapes: "im2col", "per_tap", "fft" or "phases" (see the module docstring)."""
+    n = x_shape[0]
+    o, cg, kh, kw = w_shape
+    pixels = out[0] * out[1]
+    if kh * kw >= FFT_MIN_TAPS and pixels >= FFT_MIN_PIXELS:
+        return "fft"
+    if cg == 1 and pixels >= PER_TAP_MIN_PIXELS:
+        return "per_tap"
+    if n * o * cg * kh * kw * pixels >= PHASES_MIN_MACS and blas.available(dtype):
+        return "phases"
+    return "im2col"
+
+
+def correlate(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair, groups: int, padding: Pads = NO_PADDING) -> np.ndarray:
+    """Valid cross-correlation of x (N, C, H, W), zero-padded by ((top, bottom), (left, right)), with w (O, C/groups, kH, kW)."""
+    n, _, h, wd = x.shape
     o, cg, kh, kw = w.shape
-    ho, wo = _out_size(hp, kh, stride[0], dilation[0]), _out_size(wp, kw, stride[1], dilation[1])
-    if n == 0 or o == 0:
-        return np.zeros((n, o, ho, wo), xp.dtype)
-    if kh * kw >= FFT_MIN_TAPS and ho * wo >= FFT_MIN_PIXELS:
-        return _correlate_fft(xp, w, stride, dilation, groups, (ho, wo))
-    if cg == 1 and ho * wo >= FFT_MIN_PIXELS:
-        return _correlate_per_tap(xp, w, stride, dilation, groups, (ho, wo))
-    return _correlate_gemm(xp, w, stride, dilation, groups, (ho, wo))
+    (top, bottom), (left, right) = padding
+    out = (_out_size(h + top + bottom, kh, stride[0], dilation[0]), _out_size(wd + left + right, kw, stride[1], dilation[1]))
+    if n == 0 or o == 0 or cg == 0:
+        return np.zeros((n, o) + out, x.dtype)
+    algorithm = choose_algorithm(x.shape, w.shape, stride, dilation, groups, out, x.dtype)
+    if algorithm == "phases":
+        return correlate_phases(x, w, stride, dilation, groups, padding, out)
+    if algorithm == "fft":
+        return _correlate_fft(x, w, stride, dilation, groups, padding, out)
+    xp = pad2d(x, padding)
+    if algorithm == "per_tap":
+        return _correlate_per_tap(xp, w, stride, dilation, groups, out)
+    return _correlate_im2col(xp, w, stride, dilation, groups, out)
 
 
 def _windows(xp: np.ndarray, groups: int, kernel: Pair, stride: Pair, dilation: Pair, out: Pair) -> np.ndarray:
     """The strided window view (N, groups, C/groups, kH, kW, H_out, W_out) of xp; no copy. The one window view."""
     n, c, _, _ = xp.shape
     sn, sc, sh, sw = xp.strides
-    return as_strided(
+    return np.lib.stride_tricks.as_strided(
         xp,
         shape=(n, groups, c // groups, kernel[0], kernel[1], out[0], out[1]),
         strides=(sn, sc * (c // groups), sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1]),
@@ -78,8 +105,8 @@ def _windows(xp: np.ndarray, groups: int, kernel: Pair, stride: Pair, dilation: 
     )
 
 
-def _correlate_gemm(xp, w, stride, dilation, groups, out):
-    """im2col over the window view, then one batched GEMM per group: for channel-mixing layers and small inputs."""
+def _correlate_im2col(xp, w, stride, dilation, groups, out):
+    """im2col over the window view, then one batched GEMM per group: for small calls."""
     n = xp.shape[0]
     o, cg, kh, kw = w.shape
     cols = _windows(xp, groups, (kh, kw), stride, dilation, out).reshape(n, groups, cg * kh * kw, out[0] * out[1])
@@ -90,7 +117,8 @@ def _correlate_gemm(xp, w, stride, dilation, groups, out):
 def _correlate_per_tap(xp, w, stride, dilation, groups, out):
     """Depthwise filters: accumulate weight * shifted input tap by tap, on cache-sized row blocks.
 
-    Memory stays at the output's size (no window copy that would multiply it by the kernel area).
+    Memory stays at the output's size (no window copy that would multiply it by the kernel area). Large outputs
+    split their rows over threads, each with its own scratch block.
     """
     n = xp.shape[0]
     o, _, kh, kw = w.shape
@@ -98,52 +126,94 @@ def _correlate_per_tap(xp, w, stride, dilation, groups, out):
     (sh, sw), (dh, dw) = stride, dilation
     ho, wo = out
     res = np.empty((n, groups, mult, ho, wo), xp.dtype)
-    taps = w.reshape(groups, mult, kh, kw)
+    taps = [[w.reshape(groups, mult, kh, kw)[:, m, i, j][:, None, None] for i in range(kh) for j in range(kw)] for m in range(mult)]
     rows = max(1, ROW_BLOCK_ELEMENTS // max(1, n * groups * wo))
-    tmp = np.empty((n, groups, min(rows, ho), wo), xp.dtype)
-    for m in range(mult):
-        for r0 in range(0, ho, rows):
-            r1 = min(ho, r0 + rows)
-            acc = res[:, :, m, r0:r1]
-            t = tmp[:, :, : r1 - r0]
-            first = True
-            for i in range(kh):
-                top = i * dh + r0 * sh
-                for j in range(kw):
+    workers = parallel.WORKERS if res.size >= PARALLEL_MIN_ELEMENTS else 1
+
+    def run(span):
+        tmp = np.empty((n, groups, min(rows, span[1] - span[0]), wo), xp.dtype)
+        for m in range(mult):
+            for r0 in range(span[0], span[1], rows):
+                r1 = min(span[1], r0 + rows)
+                acc = res[:, :, m, r0:r1]
+                t = tmp[:, :, : r1 - r0]
+                for k in range(kh * kw):
+                    i, j = divmod(k, kw)
+                    top = i * dh + r0 * sh
                     src = xp[:, :, top : top + (r1 - r0 - 1) * sh + 1 : sh, j * dw : j * dw + (wo - 1) * sw + 1 : sw]
-                    wt = taps[:, m, i, j][:, None, None]
-                    if first:
-                        np.multiply(src, wt, out=acc)
-                        first = False
+                    if k == 0:
+                        np.multiply(src, taps[m][k], out=acc)
                     else:
-                        np.multiply(src, wt, out=t)
+                        np.multiply(src, taps[m][k], out=t)
                         acc += t
+
+    parallel.run(run, parallel.spans(ho, workers))
     return res.reshape(n, o, ho, wo)
 
 
-def _correlate_fft(xp, w, stride, dilation, groups, out):
-    """Large kernels: correlation as a product of spectra (circular size >= input, so the valid part has no wrap)."""
-    n, c, hp, wp = xp.shape
+def _correlate_fft(x, w, stride, dilation, groups, padding, out):
+    """Large kernels: correlation as a product of spectra.
+
+    The zero padding is implicit: a circular size of at least the padded input keeps the wrapped-around reads
+    (the top/left padding) inside the transform's own zeros.
+    """
+    n, c, h, wd = x.shape
     o, cg, kh, kw = w.shape
     (dh, dw), (sh, sw) = dilation, stride
+    (top, bottom), (left, right) = padding
     reach = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
-    shape = (sfft.next_fast_len(hp, real=True), sfft.next_fast_len(wp, real=True))
+    shape = (sfft.next_fast_len(h + top + bottom, real=True), sfft.next_fast_len(wd + left + right, real=True))
     kernel = np.zeros((o, cg) + reach, w.dtype)
     kernel[:, :, ::dh, ::dw] = w
     kernel = kernel[:, :, ::-1, ::-1]  # correlation = convolution with the flipped kernel
-    real = not np.iscomplexobj(xp)
+    real = not np.iscomplexobj(x)
     forward, inverse = (sfft.rfft2, sfft.irfft2) if real else (sfft.fft2, sfft.ifft2)
-    xf = forward(xp, s=shape, workers=-1).reshape(n, groups, c // groups, shape[0], -1)
+    xf = forward(x, s=shape, workers=-1).reshape(n, groups, c // groups, shape[0], -1)
     kf = forward(kernel, s=shape, workers=-1).reshape(groups, o // groups, cg, shape[0], -1)
     if cg == 1:
         yf = xf * kf[:, :, 0]  # (n, g, mult, ...) from (n, g, 1, ...) x (g, mult, ...)
     else:
         yf = np.einsum("ngchw,gochw->ngohw", xf, kf, optimize=True)
+    del xf
     y = inverse(yf.reshape(n, o, shape[0], -1), s=shape, workers=-1)
-    ho, wo = out
-    top, left = reach[0] - 1, reach[1] - 1
-    y = y[:, :, top : top + (ho - 1) * sh + 1 : sh, left : left + (wo - 1) * sw + 1 : sw]
-    return np.ascontiguousarray(y, dtype=xp.dtype)
+    # output (r, c) is the convolution at (r*s + reach - 1 - top, ...), modulo the circular size
+    rows = np.arange(out[0]) * sh + reach[0] - 1 - top
+    cols = np.arange(out[1]) * sw + reach[1] - 1 - left
+    if rows[0] >= 0 and cols[0] >= 0:  # no wrap (the last index is below the padded size): a strided slice
+        y = y[:, :, rows[0] : rows[-1] + 1 : sh, cols[0] : cols[-1] + 1 : sw]
+    else:
+        y = y[:, :, (rows % shape[0])[:, None], (cols % shape[1])[None, :]]
+    return np.ascontiguousarray(y, dtype=x.dtype)
+
+
+def choose_transpose_algorithm(x_shape, w_shape, dtype) -> str:
+    """The conv_transpose2d algorithm for these shapes: "phases" or "scatter" (see the module docstring)."""
+    n, cin = x_shape[0], x_shape[1]
+    og, kh, kw = w_shape[1:]
+    if n * cin * og * kh * kw * x_shape[2] * x_shape[3] >= PHASES_MIN_MACS and blas.available(dtype):
+        return "phases"
+    return "scatter"
+
+
+def transpose(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, output_padding: Pair, dilation: Pair,
+              groups: int) -> np.ndarray:
+    """Transposed convolution of x (N, C_in, H, W) with w (C_in, C_out/groups, kH, kW), cropped by padding."""
+    n, _, h, wd = x.shape
+    og, kh, kw = w.shape[1:]
+    size = tuple((x.shape[2 + a] - 1) * stride[a] - 2 * padding[a] + dilation[a] * (w.shape[2 + a] - 1)
+                 + output_padding[a] + 1 for a in (0, 1))
+    if n == 0 or og == 0 or x.shape[1] == 0:
+        return np.zeros((n, og * groups) + size, x.dtype)
+    if choose_transpose_algorithm(x.shape, w.shape, x.dtype) == "phases":
+        return transpose_phases(x, w, stride, padding, output_padding, dilation, groups)
+    full = transpose_full(x, w, stride, dilation, groups)
+    (ph, pw), (h_out, w_out) = padding, size
+    if ph + h_out > full.shape[2] or pw + w_out > full.shape[3]:
+        # output_padding reaches past the full result: those cells get no kernel tap, only the bias
+        grown = np.zeros(full.shape[:2] + (max(full.shape[2], ph + h_out), max(full.shape[3], pw + w_out)), full.dtype)
+        grown[:, :, : full.shape[2], : full.shape[3]] = full
+        full = grown
+    return full[:, :, ph : ph + h_out, pw : pw + w_out]
 
 
 def transpose_full(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair, groups: int) -> np.ndarray:

@@ -1,0 +1,39 @@
+"""A small shared thread pool for the engine's large calls (numpy and BLAS release the GIL while they work).
+
+Small calls never come here: the callers check their size first, so teaching-size calls pay no threading overhead.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+__all__ = ["WORKERS", "run", "spans"]
+
+WORKERS = max(1, min(4, os.cpu_count() or 1))  # threads for one large call
+
+_pool: ThreadPoolExecutor | None = None
+_lock = threading.Lock()
+
+
+def spans(length: int, parts: int, align: int = 1) -> list[tuple[int, int]]:
+    """[0, length) cut into at most `parts` contiguous, non-empty (start, stop) ranges; starts are multiples of align."""
+    step = -(-max(1, -(-length // max(1, parts))) // align) * align
+    return [(start, min(length, start + step)) for start in range(0, length, step)]
+
+
+def run(task, items) -> None:
+    """task(item) for every item: on the calling thread for one item, else on the pool (exceptions propagate)."""
+    global _pool
+    items = list(items)
+    if len(items) <= 1:
+        for item in items:
+            task(item)
+        return
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max(2, WORKERS), thread_name_prefix="convcore")
+    futures = [_pool.submit(task, item) for item in items[1:]]
+    task(items[0])  # the calling thread does a share too
+    for future in futures:
+        future.result()
