@@ -17,6 +17,7 @@ from dataclasses import replace
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+from _plotly_utils.utils import is_homogeneous_array, is_skipped_key, to_typed_array_spec
 
 from ..shapes import conv2d_output_size, conv_transpose2d_output_size
 from ..trace import (CellKind, arithmetic_lines, format_number, matrix_text, overlap_counts, scatter_text, trace_conv2d,
@@ -253,12 +254,53 @@ def view_figure(view: str, cfg: ConvConfig, x, w, b, out_channel: int, step: int
     if view == "window":
         trace = window_trace(cfg, x, w, b, out_channel)
         draw = zero_insertion_figure if cfg.transposed else conv2d_figure
-        return clickable_frames(draw(trace, step, focus_input=focus, **FIGURE_SIZE))
-    trace = transpose_trace(cfg, x, w, b, out_channel)
-    if view == "scatter":
-        return clickable_frames(scatter_figure(trace, step, **FIGURE_SIZE))
-    return clickable_frames(matrix_figure(trace, step, view=matrix_view(cfg, x, w, b, out_channel),
-                                          **{**FIGURE_SIZE, "max_height": 600}))
+        fig = draw(trace, step, focus_input=focus, **FIGURE_SIZE)
+    elif view == "scatter":
+        fig = scatter_figure(transpose_trace(cfg, x, w, b, out_channel), step, **FIGURE_SIZE)
+    else:
+        fig = matrix_figure(transpose_trace(cfg, x, w, b, out_channel), step,
+                            view=matrix_view(cfg, x, w, b, out_channel), **{**FIGURE_SIZE, "max_height": 600})
+    return sent_once(clickable_frames(fig))
+
+
+class _SentFigure(go.Figure):
+    """A cached, never-changed figure whose dict form (what st.plotly_chart sends) is built once, without copying.
+
+    st.plotly_chart calls figure.to_dict(), which deep-copies every trace and frame, then base64-encodes numpy
+    arrays: about half of a lesson's rerun at 12x12. The same dict, built by one walk that shares the unchanged
+    leaves, once per figure (the figure is cached and never changes).
+    """
+
+    def to_dict(self) -> dict:
+        sent = self.__dict__.get("_sent_dict")
+        if sent is None:
+            sent = {"data": _typed(self._data), "layout": _typed(self._layout)}
+            frames = [_typed(frame._props) for frame in self._frame_objs]
+            if frames:
+                sent["frames"] = frames
+            object.__setattr__(self, "_sent_dict", sent)
+        return sent
+
+
+def _typed(obj):
+    """plotly's to_dict() walk (deepcopy, then convert_to_base64) as one copy of the containers, leaves shared."""
+    if isinstance(obj, dict):
+        return {key: value if is_skipped_key(key) else to_typed_array_spec(value) if is_homogeneous_array(value)
+                else _typed(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        if _CONTAINERS.isdisjoint(map(type, obj)):  # numbers or strings only (checked in C): share the list
+            return obj
+        return type(obj)(_typed(v) if isinstance(v, (dict, list, tuple)) else v for v in obj)
+    return obj
+
+
+_CONTAINERS = frozenset((dict, list, tuple))
+
+
+def sent_once(fig: go.Figure) -> go.Figure:
+    """Mark a figure that will never change again (a cached one) so st.plotly_chart converts it only once."""
+    fig.__class__ = _SentFigure
+    return fig
 
 
 def clickable_frames(fig: go.Figure) -> go.Figure:
@@ -273,8 +315,8 @@ def clickable_frames(fig: go.Figure) -> go.Figure:
         return fig
     everything = range(len(fig.data))
     frames = []
-    for frame in fig.frames:
-        raw = frame.to_plotly_json()
+    for frame in fig._frame_objs if hasattr(fig, "_frame_objs") else fig.frames:
+        raw = frame._props  # read only: the frame's own dict, not a copy
         moving = list(raw.get("traces") or [])
         still = [i for i in everything if i not in set(moving)]
         frames.append(go.Frame({**raw, "traces": still + moving, "data": [{}] * len(still) + list(raw["data"])},
@@ -537,12 +579,13 @@ def extra_cells_text(cfg: ConvConfig, demo: ConvConfig, y_demo: np.ndarray, y_ba
             values = y_demo[0, out_channel, index, :] if axis == 0 else y_demo[0, out_channel, :, index]
             shown = ", ".join(format_number(v, 3) for v in values[:12]) + (", ..." if len(values) > 12 else "")
             if taps.any():
-                parts.append(f"New {one} {index} is computed like any other: {int(taps.max())} kernel tap(s) reach "
-                             f"each of its cells, so it holds real values: [{shown}].")
+                parts.append(f"New {one} {index} is computed like any other: up to {int(taps.max())} kernel "
+                             f"taps reach its cells, so it holds real values: [{shown}].")
             else:
                 parts.append(f"New {one} {index} lies past the last row any kernel tap reaches (padding={demo.padding[axis]} "
                              f"cropped nothing there), so it holds only the bias: [{shown}].")
-    return " ".join(parts[:2]) + "\n\n" + "\n\n".join(f"- {p}" for p in parts[2:])
+    parts.append("Set output_padding in the sidebar to see these cells outlined in purple in the other views.")
+    return " ".join(parts[:2]) + "\n\n" + "\n\n".join(f"- {p}" for p in parts[2:-1]) + "\n\n" + parts[-1]
 
 
 def demo_output_padding(cfg: ConvConfig) -> ConvConfig | None:
@@ -620,7 +663,7 @@ def overlap_panel(cfg: ConvConfig, x, w, out_channel: int) -> None:
         chart(overlap_figure(counts, max_width=half, max_height=400), "ct_overlap_chart",
               alt="kernel taps per output cell")
     with right:
-        chart(grids_figure({"constant": flat}, titles={"constant": f"channel {out_channel}, all-ones input"},
+        chart(grids_figure({"constant": flat}, titles={"constant": f"output {out_channel} for an all-ones input"},
                            max_width=half, max_height=366, hover_name="out"), "ct_constant_chart",
               alt="the layer's output for an all-ones input")
     st.markdown(overlap_story(counts, cfg.stride, cfg.kernel_size, cfg.dilation))
