@@ -10,6 +10,7 @@ from lesson_checks import (
     arithmetic,
     assert_frames_list_every_trace,
     check_arithmetic,
+    code_output,
     figure,
     figure_step,
     no_exception,
@@ -247,3 +248,22 @@ def test_a_sent_figure_sends_exactly_what_plotly_would():
         assert pio.to_json(sent.to_dict(), validate=False) == expected
         assert sent.to_dict() is sent.to_dict()  # built once
         assert '"bdata"' in expected  # the typed-array encoding is exercised
+
+
+def test_edited_input_cells_reach_the_arithmetic_and_the_link(app_test):
+    from convcore.ui import editor_key
+
+    at = app_test(PAGE)
+    at.session_state[editor_key("c2", "x", (1, 1, 5, 5))] = {"edited_rows": {0: {"1": 9.5}}, "added_rows": [],
+                                                             "deleted_rows": []}
+    at.run()
+    no_exception(at)
+    assert at.query_params["c2_x_cells"] == "1x1x5x5;1:9.5"
+    x, w, b = values(DEFAULT)
+    x[0, 0, 0, 1] = 9.5
+    _, lines = arithmetic(at)
+    assert "9.5·1" in lines[0]  # at step 0, x[0,0,0,1] sits under kernel tap (1, 2), which is 1
+    assert float(lines[-1].rsplit("=", 1)[1]) == DEFAULT.forward(x, w, b)[0, 0, 0, 0]
+    assert code_output(at)[0, 0, 0, 0] == DEFAULT.forward(x, w, b)[0, 0, 0, 0]
+    linked = app_test(PAGE, {"c2_x_cells": "1x1x5x5;1:9.5"})  # the link restores the edited cell
+    assert arithmetic(linked) == arithmetic(at)
