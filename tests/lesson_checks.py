@@ -44,7 +44,7 @@ def figure(at, index: int = 0) -> dict:
 
 
 def assert_frames_list_every_trace(fig: dict) -> None:
-    """Clicks keep working after Play only if every frame re-plots every trace (see lesson.clickable_frames)."""
+    """Clicks keep working after Play only if every frame re-plots every trace (see lesson_chart.clickable_frames)."""
     assert fig.get("frames"), "the figure has no frames"
     every = list(range(len(fig["data"])))
     for frame in fig["frames"]:

@@ -229,12 +229,12 @@ def test_a_focused_input_cell_lists_exactly_the_outputs_it_feeds(app_test):
 
 
 def test_a_sent_figure_sends_exactly_what_plotly_would():
-    """lesson.sent_once skips plotly's deep copy; the JSON st.plotly_chart sends must not change."""
+    """lesson_chart.sent_once skips plotly's deep copy; the JSON st.plotly_chart sends must not change."""
     import plotly.graph_objects as go
     import plotly.io as pio
 
     from convcore.trace import trace_conv2d, trace_conv_transpose2d
-    from convcore.ui import lesson
+    from convcore.ui import lesson_chart
     from convcore.viz import conv2d_figure, matrix_figure, scatter_figure
 
     cfg = replace(DEFAULT, height=6, width=6, stride=(2, 1))
@@ -243,7 +243,8 @@ def test_a_sent_figure_sends_exactly_what_plotly_would():
     transposed = trace_conv_transpose2d(x, np.ones((1, 1, 3, 3), np.float32), np.float32([1.5]), 2, 1)
     for build in (lambda: conv2d_figure(conv, 3, focus_input=(1, 2)), lambda: scatter_figure(transposed, 2),
                   lambda: matrix_figure(transposed, 5)):
-        plain, sent = lesson.clickable_frames(build()), lesson.sent_once(lesson.clickable_frames(build()))
+        plain = lesson_chart.clickable_frames(build())
+        sent = lesson_chart.sent_once(lesson_chart.clickable_frames(build()))
         expected = pio.to_json(go.Figure.to_dict(plain), validate=False)
         assert pio.to_json(sent.to_dict(), validate=False) == expected
         assert sent.to_dict() is sent.to_dict()  # built once

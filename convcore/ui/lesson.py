@@ -1,11 +1,18 @@
-"""Streamlit glue the two lesson pages share: the step kept in the URL, step buttons, the animated chart with click
-handling, the arithmetic panel, the output_padding explainer and the overlap panel.
+"""Streamlit pieces the two lesson pages share: cached traces, the step and the clicked input cell kept in the URL,
+step buttons, the animated views in a fragment with the arithmetic under them, the output_padding and overlap panels.
 
 The step lives in st.session_state under `<prefix>_<name>` (read from the link on the session's first run, written
 back to the URL on every run), so the step buttons, the slider and a click on the chart all move the same value.
 A clicked input cell lives the same way under `<prefix>_focus` ("row,col"). Traces and figures are cached
 (st.cache_resource: shared, never mutated), so an unrelated rerun sends the same figure JSON and a paused
 animation stays where it is.
+
+    cfg = ui.conv_params(P)  ...  x, w, b = ui.value_picker(...)
+    lesson.shape_line(cfg)
+    if not lesson.is_valid(cfg): ui.shape_panel(cfg); st.stop()
+    oc = lesson.channel_picker(P, cfg)
+    lesson.animated_view(P, "window", cfg, x, w, b, oc)      # or "scatter" / "matrix" for ConvTranspose2d
+    lesson.output_padding_panel(cfg, x, w, b, oc); lesson.overlap_panel(cfg, x, w, oc)
 """
 from __future__ import annotations
 
@@ -15,27 +22,26 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
-from _plotly_utils.utils import is_homogeneous_array, is_skipped_key, to_typed_array_spec
 
-from ..shapes import conv2d_output_size, conv_transpose2d_output_size
-from ..trace import (CellKind, arithmetic_lines, format_number, matrix_text, overlap_counts, scatter_text, trace_conv2d,
-                     trace_conv_transpose2d)
-from ..viz import CellRef, clicked_cell, input_cell_for, is_animated, overlap_figure, step_for_cell
-from ..viz.conv_animation import conv2d_figure, zero_insertion_figure
+from ..trace import format_number, matrix_text, overlap_counts, trace_conv2d, trace_conv_transpose2d
+from ..viz import CellRef, input_cell_for, is_animated, overlap_figure, step_for_cell
 from ..viz.concepts import grids_figure
+from ..viz.conv_animation import conv2d_figure, zero_insertion_figure
 from ..viz.transpose_views import matrix_figure, scatter_figure
 from .config import ConvConfig
-from .panels import forward
 from .formulas import shape_rows
+from .lesson_chart import chart, clickable_frames, sent_once
+from .lesson_text import (VIEW_NOTES, axis_numbers, demo_output_padding, extra_cells_text, in_label, out_label,
+                          output_padding_rows, output_padding_story, output_padding_table, overlap_story, parse_cell,
+                          scatter_lines, window_arithmetic)
+from .panels import forward
 from .url_state import choice, note_bad_url_value, set_url_value, show_url_notes, url_int, widget_key
 
-CHART_CONFIG = {"displaylogo": False, "displayModeBar": False, "scrollZoom": False, "doubleClick": False}
 FIGURE_SIZE = {"max_width": 820, "max_height": 430}  # pixels: fits the main column at 1280x720
 
 
-# --- cached engine calls -----------------------------------------------------------------------------------------
+# --- cached engine calls ------------------------------------------------------------------------------------------
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def conv2d_trace(cfg: ConvConfig, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, out_channel: int):
@@ -51,7 +57,7 @@ def transpose_trace(cfg: ConvConfig, x: np.ndarray, w: np.ndarray, b: np.ndarray
                                   cfg.groups, cfg.dilation, out_channel=out_channel, output_size=cfg.output_size)
 
 
-# --- the step and the focused input cell, in session state and the URL --------------------------------------------
+# --- the step and the clicked input cell, in session state and the URL --------------------------------------------
 
 def current_step(prefix: str, n_steps: int, name: str = "step") -> int:
     """The step (0..n_steps-1): the session's, or the link's on the first run; clamped when the steps shrink."""
@@ -69,19 +75,6 @@ def current_step(prefix: str, n_steps: int, name: str = "step") -> int:
 def set_step(prefix: str, step: int, name: str = "step") -> None:
     """Move the step (use in callbacks; the next current_step() clamps it into range and writes the URL)."""
     st.session_state[widget_key(prefix, name)] = int(step)
-
-
-def parse_cell(text: str | None, size: tuple[int, int]) -> tuple[int, int] | None:
-    """'row,col' inside an H x W grid -> (row, col); ValueError for anything else (None stays None)."""
-    if text is None or text == "":
-        return None
-    parts = text.split(",")
-    if len(parts) != 2 or not all(p.strip().lstrip("-").isdigit() for p in parts):
-        raise ValueError(f"expected row,col, got {text!r}")
-    r, c = (int(p) for p in parts)
-    if not (0 <= r < size[0] and 0 <= c < size[1]):
-        raise ValueError(f"cell ({r}, {c}) is outside the {size[0]}x{size[1]} input")
-    return r, c
 
 
 def current_focus(prefix: str, size: tuple[int, int], name: str = "focus") -> tuple[int, int] | None:
@@ -106,7 +99,7 @@ def set_focus(prefix: str, cell: tuple[int, int] | None, name: str = "focus") ->
     st.session_state[widget_key(prefix, name)] = None if cell is None else (int(cell[0]), int(cell[1]))
 
 
-# --- step controls -------------------------------------------------------------------------------------------------
+# --- step controls ------------------------------------------------------------------------------------------------
 
 PLAY_SECONDS = 1.0  # a server-side Play step (only for figures too big for a browser animation)
 
@@ -158,24 +151,7 @@ def step_controls(prefix: str, n_steps: int, label_of: Callable[[int], str], nam
     return step
 
 
-# --- the chart and its clicks --------------------------------------------------------------------------------------
-
-def _on_chart_click(key: str, handle: Callable[[CellRef], None]) -> None:
-    cell = clicked_cell(st.session_state.get(key))
-    if cell is not None:
-        handle(cell)
-
-
-def chart(fig, key: str, on_cell: Callable[[CellRef], None] | None = None, alt: str | None = None) -> None:
-    """Show a lesson figure at its own pixel size; a click on a cell calls on_cell(CellRef(grid, channel, row, col))."""
-    if on_cell is None:
-        st.plotly_chart(fig, key=key, width="content", config=CHART_CONFIG, alt=alt)
-        return
-    st.plotly_chart(fig, key=key, width="content", config=CHART_CONFIG, alt=alt, selection_mode="points",
-                    on_select=functools.partial(_on_chart_click, key, on_cell))
-
-
-# --- the page's header pieces ---------------------------------------------------------------------------------------
+# --- the page's header pieces -------------------------------------------------------------------------------------
 
 def is_valid(cfg: ConvConfig) -> bool:
     """Whether torch accepts this configuration with this input size (the shape panel explains it when not)."""
@@ -215,23 +191,11 @@ def channel_note(cfg: ConvConfig, trace) -> None:
     st.caption(text)
 
 
-# --- the animated views: Conv2d's window; ConvTranspose2d's zero insertion, scatter and matrix ----------------------
-#
+# --- the animated views: Conv2d's window; ConvTranspose2d's zero insertion, scatter and matrix --------------------
+
 # Output-cell steps (`<prefix>_step`) drive the window views and the matrix view; the scatter view steps over input
 # cells (`<prefix>_stamp`). A click on an output cell anywhere moves the step; a click on an input cell focuses it
 # (`<prefix>_focus`: the window views outline the outputs it feeds) and moves the scatter view to its stamp.
-
-VIEWS = ("window", "scatter", "matrix")
-VIEW_NOTES = {
-    "zero insertion": "stride - 1 zeros go between the input's cells and dilation·(kernel - 1) - padding around them "
-                      "(a negative amount crops), output_padding adds rows / columns at the bottom / right; then an "
-                      "ordinary stride-1 convolution with the flipped kernel.",
-    "scatter": "Each input cell in turn adds value x kernel onto the full output (stride apart); padding then crops "
-               "that many rows / columns from every border.",
-    "matrix": "C is the matching Conv2d as a matrix (rows: the input's pixels, columns: the output's); the "
-              "transposed convolution is y = Cᵀ x + bias. One step = one column of C.",
-}
-
 
 def window_trace(cfg: ConvConfig, x, w, b, out_channel: int):
     """The WindowTrace of the window view: conv2d's, or the transposed conv's zero-insertion view."""
@@ -261,80 +225,6 @@ def view_figure(view: str, cfg: ConvConfig, x, w, b, out_channel: int, step: int
         fig = matrix_figure(transpose_trace(cfg, x, w, b, out_channel), step,
                             view=matrix_view(cfg, x, w, b, out_channel), **{**FIGURE_SIZE, "max_height": 600})
     return sent_once(clickable_frames(fig))
-
-
-class _SentFigure(go.Figure):
-    """A cached, never-changed figure whose dict form (what st.plotly_chart sends) is built once, without copying.
-
-    st.plotly_chart calls figure.to_dict(), which deep-copies every trace and frame, then base64-encodes numpy
-    arrays: about half of a lesson's rerun at 12x12. The same dict, built by one walk that shares the unchanged
-    leaves, once per figure (the figure is cached and never changes).
-    """
-
-    def to_dict(self) -> dict:
-        sent = self.__dict__.get("_sent_dict")
-        if sent is None:
-            sent = {"data": _typed(self._data), "layout": _typed(self._layout)}
-            frames = [_typed(frame._props) for frame in self._frame_objs]
-            if frames:
-                sent["frames"] = frames
-            object.__setattr__(self, "_sent_dict", sent)
-        return sent
-
-
-def _typed(obj):
-    """plotly's to_dict() walk (deepcopy, then convert_to_base64) as one copy of the containers, leaves shared."""
-    if isinstance(obj, dict):
-        return {key: value if is_skipped_key(key) else to_typed_array_spec(value) if is_homogeneous_array(value)
-                else _typed(value) for key, value in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        if _CONTAINERS.isdisjoint(map(type, obj)):  # numbers or strings only (checked in C): share the list
-            return obj
-        return type(obj)(_typed(v) if isinstance(v, (dict, list, tuple)) else v for v in obj)
-    return obj
-
-
-_CONTAINERS = frozenset((dict, list, tuple))
-
-
-def sent_once(fig: go.Figure) -> go.Figure:
-    """Mark a figure that will never change again (a cached one) so st.plotly_chart converts it only once."""
-    fig.__class__ = _SentFigure
-    return fig
-
-
-def clickable_frames(fig: go.Figure) -> go.Figure:
-    """List every trace in every frame, the static ones with an empty update (in place; returns fig).
-
-    Plotly.animate(redraw=False) recomputes every trace but re-plots only those a frame lists; the others lose their
-    SVG node, and the next click on the chart (Streamlit's on_select sets clickmode "event+select") throws in
-    Plotly's selection styling ("Cannot read properties of undefined (reading 'selectAll')"): after Play, Pause or
-    the slider, clicks would never reach the page. An empty update re-plots a trace without changing it.
-    """
-    if not fig.frames:
-        return fig
-    everything = range(len(fig.data))
-    frames = []
-    for frame in fig._frame_objs if hasattr(fig, "_frame_objs") else fig.frames:
-        raw = frame._props  # read only: the frame's own dict, not a copy
-        moving = list(raw.get("traces") or [])
-        still = [i for i in everything if i not in set(moving)]
-        frames.append(go.Frame({**raw, "traces": still + moving, "data": [{}] * len(still) + list(raw["data"])},
-                               _validate=False))
-    if hasattr(fig, "_frame_objs"):
-        fig._frame_objs = tuple(frames)  # as convcore.viz.animation stores them: the public setter re-validates
-    else:
-        fig.frames = frames
-    return fig
-
-
-def out_label(trace, step: int) -> str:
-    r, c = trace.cell_of(step)
-    return f"{step} · out[{r}, {c}]"
-
-
-def in_label(scatter, step: int) -> str:
-    return f"{step} · input[{scatter.in_rows[step]}, {scatter.in_cols[step]}]"
 
 
 def _on_cell(prefix: str, view: str, cfg: ConvConfig, x, w, b, out_channel: int, cell: CellRef) -> None:
@@ -463,18 +353,7 @@ def step_arithmetic(view: str, cfg: ConvConfig, x, w, b, out_channel: int, step:
     return title, window_arithmetic(trace, step)
 
 
-def scatter_lines(tt, step: int) -> list[str]:
-    """A scatter step: what it adds where, and the values of the cells it touched right after."""
-    view = tt.scatter
-    rows, cols = view.stamp_rows[step], view.stamp_cols[step]
-    adds = ", ".join(format_number(v) for v in view.stamps[step].ravel())
-    now = ", ".join(format_number(v) for v in view.totals[step].ravel())
-    return [scatter_text(tt, step, digits=4, times="·"),
-            f"stamp (row by row): {adds}",
-            f"canvas rows {rows[0]}..{rows[-1]}, cols {cols[0]}..{cols[-1]} now hold: {now}"]
-
-
-# --- the arithmetic ------------------------------------------------------------------------------------------------
+# --- the arithmetic -----------------------------------------------------------------------------------------------
 
 def arithmetic_panel(title: str, lines: list[str]) -> None:
     """The arithmetic of the current step, one line per input channel / sum / bias, large enough to project."""
@@ -484,124 +363,12 @@ def arithmetic_panel(title: str, lines: list[str]) -> None:
                 unsafe_allow_html=True)
 
 
-def window_arithmetic(trace, step: int) -> list[str]:
-    """arithmetic_lines of a WindowTrace step (middle dot for products). The zero-insertion view leaves out the taps
-    that read inserted or padding zeros (they add nothing) and says how many."""
-    if trace.op == "conv2d":
-        return arithmetic_lines(trace, step, digits=4, times="·")
-    lines = arithmetic_lines(trace, step, digits=4, times="·", skip_zeros=True)
-    kinds = trace.tap_kinds(step)
-    zeros = int((kinds != CellKind.REAL).sum()) * len(trace.in_channels)
-    if zeros:
-        lines.insert(0, f"({zeros} of {kinds.size * len(trace.in_channels)} taps read inserted or padding zeros and "
-                        f"are left out)")
-    return lines
-
-
-# --- output_padding ------------------------------------------------------------------------------------------------
-
-AXES = (("height", "rows", "row", "bottom"), ("width", "columns", "column", "right"))
-
-
-def output_padding_rows(cfg: ConvConfig, axis: int) -> list[tuple[int, int, int | None]]:
-    """(output_padding, ConvTranspose2d output size, what the partner Conv2d maps that size back to) along one axis,
-    for every output_padding torch allows there (0 .. max(stride, dilation) - 1). Sizes come from the engine."""
-    n, k, s, p, d = ((cfg.height, cfg.width)[axis], cfg.kernel_size[axis], cfg.stride[axis], cfg.padding[axis],
-                     cfg.dilation[axis])
-    rows = []
-    for op in range(max(s, d)):
-        out = conv_transpose2d_output_size((n, n), (k, k), (s, s), (p, p), (op, op), (d, d))[0]
-        back = conv2d_output_size((out, out), (k, k), (s, s), (p, p), (d, d))[0] if out > 0 else None
-        rows.append((op, out, back))
-    return rows
-
-
-def _axis_numbers(cfg: ConvConfig, axis: int) -> tuple[int, int, int, int, int]:
-    return ((cfg.height, cfg.width)[axis], cfg.kernel_size[axis], cfg.stride[axis], cfg.padding[axis],
-            cfg.dilation[axis])
-
-
-def _sizes_text(sizes: list[int]) -> str:
-    return sizes[0].__str__() if len(sizes) == 1 else ", ".join(map(str, sizes[:-1])) + f" and {sizes[-1]}"
-
-
-def output_padding_story(cfg: ConvConfig, axis: int) -> str:
-    """Markdown: which Conv2d input sizes collapse onto this input size, and what output_padding chooses."""
-    size, lines, _, side = AXES[axis]
-    n, k, s, p, d = _axis_numbers(cfg, axis)
-    rows = output_padding_rows(cfg, axis)
-    conv = f"`Conv2d(kernel_size={k}, stride={s}, padding={p}, dilation={d})`"
-    if len(rows) == 1:
-        return (f"**{size.capitalize()}:** with stride {s} (and dilation {d}) every Conv2d input {size} gives a "
-                f"different output {size}, so there is nothing to choose: output_padding must be 0 here.")
-    same = [out for _, out, back in rows if back == n and out > 0]
-    text = (f"**{size.capitalize()}:** {conv} maps inputs of {size} {_sizes_text(same)} all to {size} {n} "
-            f"(the division by the stride rounds down). Going back, ConvTranspose2d cannot tell which one you "
-            f"started from: it gives {rows[0][1]}, and output_padding adds {lines} at the {side} to reach the others.")
-    beyond = [(op, out, back) for op, out, back in rows if back != n]
-    if beyond:
-        op, out, back = beyond[0]
-        text += (f" output_padding={op} is allowed because it is smaller than the dilation {d}, but that {size} "
-                 f"({out}) maps back to {back}, not {n}.")
-    return text
-
-
-def output_padding_table(cfg: ConvConfig, axis: int) -> str:
-    """A markdown table of output_padding -> output size -> Conv2d back, the current choice marked."""
-    size = AXES[axis][0]
-    n = (cfg.height, cfg.width)[axis]
-    now = cfg.effective_output_padding()[axis]
-    head = f"| output_padding ({size}) | ConvTranspose2d output {size} | Conv2d maps it back to |\n|---|---|---|\n"
-    body = "\n".join(
-        f"| {'**' + str(op) + '** (now)' if op == now else op} | {out} | {back}{'' if back == n else ' (not ' + str(n) + ')'} |"
-        for op, out, back in output_padding_rows(cfg, axis))
-    return head + body
-
-
-def extra_cells_text(cfg: ConvConfig, demo: ConvConfig, y_demo: np.ndarray, y_base: np.ndarray,
-                     out_channel: int) -> str:
-    """Markdown: where demo's output_padding rows / columns go, that the rest equals output_padding 0, and what the
-    new cells hold (real values where kernel taps reach them, only the bias where none does)."""
-    op = demo.effective_output_padding()
-    ho, wo = y_base.shape[-2:]
-    same = bool(np.array_equal(y_demo[..., :ho, :wo], y_base))
-    counts = overlap_counts((demo.height, demo.width), demo.kernel_size, demo.stride, demo.padding, op, demo.dilation)
-    parts = [f"With `output_padding={tuple(op)}` the output grows from {ho}x{wo} to "
-             f"{y_demo.shape[-2]}x{y_demo.shape[-1]}: the extra rows go at the **bottom** and the extra columns on "
-             f"the **right**, never at the top or left."]
-    parts.append("The first rows and columns are exactly the `output_padding=0` output." if same else
-                 "The first rows and columns differ from the `output_padding=0` output (unexpected: please report).")
-    for axis, count in ((0, op[0]), (1, op[1])):
-        _, _, one, _ = AXES[axis]
-        for j in range(count):
-            index = (ho if axis == 0 else wo) + j
-            taps = counts[index, :] if axis == 0 else counts[:, index]
-            values = y_demo[0, out_channel, index, :] if axis == 0 else y_demo[0, out_channel, :, index]
-            shown = ", ".join(format_number(v, 3) for v in values[:12]) + (", ..." if len(values) > 12 else "")
-            if taps.any():
-                parts.append(f"New {one} {index} is computed like any other: up to {int(taps.max())} kernel "
-                             f"taps reach its cells, so it holds real values: [{shown}].")
-            else:
-                parts.append(f"New {one} {index} lies past the last row any kernel tap reaches (padding={demo.padding[axis]} "
-                             f"cropped nothing there), so it holds only the bias: [{shown}].")
-    parts.append("Set output_padding in the sidebar to see these cells outlined in purple in the other views.")
-    return " ".join(parts[:2]) + "\n\n" + "\n\n".join(f"- {p}" for p in parts[2:-1]) + "\n\n" + parts[-1]
-
-
-def demo_output_padding(cfg: ConvConfig) -> ConvConfig | None:
-    """The configuration the explainer shows: the current one if it has output_padding, else output_padding 1
-    where torch allows it; None when no axis allows any (stride and dilation 1)."""
-    op = cfg.effective_output_padding()
-    if any(op):
-        return replace(cfg, output_padding=tuple(op), output_size=None)
-    demo = tuple(1 if max(cfg.stride[a], cfg.dilation[a]) > 1 else 0 for a in (0, 1))
-    return replace(cfg, output_padding=demo, output_size=None) if any(demo) else None
-
+# --- output_padding and checkerboards -----------------------------------------------------------------------------
 
 def output_padding_panel(cfg: ConvConfig, x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
                          out_channel: int) -> None:
     """Why output_padding exists (two Conv2d sizes, one ConvTranspose2d input), where it goes, what it holds."""
-    square = _axis_numbers(cfg, 0) == _axis_numbers(cfg, 1)
+    square = axis_numbers(cfg, 0) == axis_numbers(cfg, 1)
     for axis in (0,) if square else (0, 1):
         story = output_padding_story(cfg, axis)
         if square:
@@ -615,41 +382,6 @@ def output_padding_panel(cfg: ConvConfig, x: np.ndarray, w: np.ndarray, b: np.nd
     y_demo = forward(demo, x, w, b)
     y_base = forward(replace(cfg, output_padding=(0, 0), output_size=None), x, w, b)
     st.markdown(extra_cells_text(cfg, demo, y_demo, y_base, out_channel))
-
-
-# --- checkerboards -------------------------------------------------------------------------------------------------
-
-def interior_taps(kernel: int, stride: int, dilation: int) -> list[int]:
-    """Along one axis, away from the borders: how many kernel taps reach an output position, per position mod stride.
-
-    Output position r is reached by tap a when r + padding - a*dilation is a multiple of the stride, so only
-    a*dilation mod stride matters; equal counts mean an even overlap (no checkerboard along this axis).
-    """
-    return np.bincount((np.arange(kernel) * dilation) % stride, minlength=stride).tolist()
-
-
-def overlap_story(counts: np.ndarray, stride, kernel_size, dilation) -> str:
-    """Markdown: whether kernel taps land evenly on the output (checkerboard or not), with the numbers."""
-    lo, hi = int(counts.min()), int(counts.max())
-    parts = [f"Output cells receive between {lo} and {hi} kernel taps."]
-    uneven = []
-    for a in (0, 1):
-        taps = interior_taps(kernel_size[a], stride[a], dilation[a])
-        if len(set(taps)) > 1:
-            uneven.append(a)
-            cycle = ", ".join(map(str, taps))
-            parts.append(f"Away from the borders, along the {AXES[a][0]}, consecutive {AXES[a][1]} get {cycle}, "
-                         f"{cycle}, ... taps (kernel {kernel_size[a]}, stride {stride[a]}, dilation {dilation[a]}).")
-    if uneven:
-        parts.append("Cells that get more taps come out stronger even when the input and the kernel are constant: "
-                     "that periodic unevenness is the **checkerboard artifact** of transposed convolutions. With "
-                     "dilation 1, a kernel size divisible by the stride spreads the taps evenly.")
-    elif lo != hi:
-        parts.append("Away from the borders every cell gets the same number of taps: only border cells get fewer, "
-                     "which weakens the edges but makes no checkerboard.")
-    else:
-        parts.append("The overlap is even everywhere: no checkerboard.")
-    return " ".join(parts)
 
 
 def overlap_panel(cfg: ConvConfig, x, w, out_channel: int) -> None:

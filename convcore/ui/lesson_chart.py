@@ -1,0 +1,95 @@
+"""The lessons' animated charts in Streamlit: shown at their own pixel size, clicks on cells handed to a callback,
+frames that keep clicks working after Play, and a figure converted once for st.plotly_chart instead of every rerun.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import plotly.graph_objects as go
+import streamlit as st
+from _plotly_utils.utils import is_homogeneous_array, is_skipped_key, to_typed_array_spec
+
+from ..viz import CellRef, clicked_cell
+
+CHART_CONFIG = {"displaylogo": False, "displayModeBar": False, "scrollZoom": False, "doubleClick": False}
+
+
+def chart(fig, key: str, on_cell: Callable[[CellRef], None] | None = None, alt: str | None = None) -> None:
+    """Show a lesson figure at its own pixel size; a click on a cell calls on_cell(CellRef(grid, channel, row, col))."""
+    if on_cell is None:
+        st.plotly_chart(fig, key=key, width="content", config=CHART_CONFIG, alt=alt)
+        return
+    st.plotly_chart(fig, key=key, width="content", config=CHART_CONFIG, alt=alt, selection_mode="points",
+                    on_select=functools.partial(_on_chart_click, key, on_cell))
+
+
+def _on_chart_click(key: str, handle: Callable[[CellRef], None]) -> None:
+    cell = clicked_cell(st.session_state.get(key))
+    if cell is not None:
+        handle(cell)
+
+
+def sent_once(fig: go.Figure) -> go.Figure:
+    """Mark a figure that will never change again (a cached one) so st.plotly_chart converts it only once."""
+    fig.__class__ = _SentFigure
+    return fig
+
+
+class _SentFigure(go.Figure):
+    """A cached, never-changed figure whose dict form (what st.plotly_chart sends) is built once, without copying.
+
+    st.plotly_chart calls figure.to_dict(), which deep-copies every trace and frame, then base64-encodes numpy
+    arrays: about half of a lesson's rerun at 12x12. The same dict, built by one walk that shares the unchanged
+    leaves, once per figure (the figure is cached and never changes).
+    """
+
+    def to_dict(self) -> dict:
+        sent = self.__dict__.get("_sent_dict")
+        if sent is None:
+            sent = {"data": _typed(self._data), "layout": _typed(self._layout)}
+            frames = [_typed(frame._props) for frame in self._frame_objs]
+            if frames:
+                sent["frames"] = frames
+            object.__setattr__(self, "_sent_dict", sent)
+        return sent
+
+
+def _typed(obj):
+    """plotly's to_dict() walk (deepcopy, then convert_to_base64) as one copy of the containers, leaves shared."""
+    if isinstance(obj, dict):
+        return {key: value if is_skipped_key(key) else to_typed_array_spec(value) if is_homogeneous_array(value)
+                else _typed(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        if _CONTAINERS.isdisjoint(map(type, obj)):  # numbers or strings only (checked in C): share the list
+            return obj
+        return type(obj)(_typed(v) if isinstance(v, (dict, list, tuple)) else v for v in obj)
+    return obj
+
+
+_CONTAINERS = frozenset((dict, list, tuple))
+
+
+def clickable_frames(fig: go.Figure) -> go.Figure:
+    """List every trace in every frame, the static ones with an empty update (in place; returns fig).
+
+    Plotly.animate(redraw=False) recomputes every trace but re-plots only those a frame lists; the others lose their
+    SVG node, and the next click on the chart (Streamlit's on_select sets clickmode "event+select") throws in
+    Plotly's selection styling ("Cannot read properties of undefined (reading 'selectAll')"): after Play, Pause or
+    the slider, clicks would never reach the page. An empty update re-plots a trace without changing it.
+    """
+    if not fig.frames:
+        return fig
+    everything = range(len(fig.data))
+    frames = []
+    for frame in fig._frame_objs if hasattr(fig, "_frame_objs") else fig.frames:
+        raw = frame._props  # read only: the frame's own dict, not a copy
+        moving = list(raw.get("traces") or [])
+        still = [i for i in everything if i not in set(moving)]
+        frames.append(go.Frame({**raw, "traces": still + moving, "data": [{}] * len(still) + list(raw["data"])},
+                               _validate=False))
+    if hasattr(fig, "_frame_objs"):
+        fig._frame_objs = tuple(frames)  # as convcore.viz.animation stores them: the public setter re-validates
+    else:
+        fig.frames = frames
+    return fig
