@@ -322,7 +322,8 @@ def _view_body(prefix: str, view: str, cfg: ConvConfig, x, w, b, out_channel: in
     scrub = not is_animated(fig)
     if timer and not scrub:  # the figure animates in the browser now: no server-side Play
         ss[playing_key] = False
-    chart(fig, widget_key(prefix, f"chart_{view}"), functools.partial(_on_cell, prefix, view, cfg, x, w, b, out_channel),
+    on_cell = functools.partial(_on_cell, prefix, view, cfg, x, w, b, out_channel)
+    chart(fig, widget_key(prefix, f"chart_{view}"), on_cell,
           alt=f"{cfg.op} {view} animation at step {step}")
     if scatter is not None:
         step_controls(prefix, n_steps, functools.partial(in_label, scatter), name, "input cell", scrub)

@@ -121,9 +121,11 @@ def output_padding_table(cfg: ConvConfig, axis: int) -> str:
     n = (cfg.height, cfg.width)[axis]
     now = cfg.effective_output_padding()[axis]
     head = f"| output_padding ({size}) | ConvTranspose2d output {size} | Conv2d maps it back to |\n|---|---|---|\n"
-    body = "\n".join(
-        f"| {'**' + str(op) + '** (now)' if op == now else op} | {out} | {back}{'' if back == n else ' (not ' + str(n) + ')'} |"
-        for op, out, back in output_padding_rows(cfg, axis))
+    rows = []
+    for op, out, back in output_padding_rows(cfg, axis):
+        mark = f"**{op}** (now)" if op == now else str(op)
+        rows.append(f"| {mark} | {out} | {back}{'' if back == n else f' (not {n})'} |")
+    body = "\n".join(rows)
     return head + body
 
 
@@ -151,8 +153,9 @@ def extra_cells_text(cfg: ConvConfig, demo: ConvConfig, y_demo: np.ndarray, y_ba
                 parts.append(f"New {one} {index} is computed like any other: up to {int(taps.max())} kernel "
                              f"taps reach its cells, so it holds real values: [{shown}].")
             else:
-                parts.append(f"New {one} {index} lies past the last row any kernel tap reaches (padding={demo.padding[axis]} "
-                             f"cropped nothing there), so it holds only the bias: [{shown}].")
+                parts.append(f"New {one} {index} lies past the last {one} any kernel tap reaches "
+                             f"(padding={demo.padding[axis]} cropped nothing there), so it holds only the bias: "
+                             f"[{shown}].")
     parts.append("Set output_padding in the sidebar to see these cells outlined in purple in the other views.")
     return " ".join(parts[:2]) + "\n\n" + "\n\n".join(f"- {p}" for p in parts[2:-1]) + "\n\n" + parts[-1]
 
