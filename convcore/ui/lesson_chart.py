@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from itertools import chain
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -58,16 +59,27 @@ class _SentFigure(go.Figure):
 def _typed(obj):
     """plotly's to_dict() walk (deepcopy, then convert_to_base64) as one copy of the containers, leaves shared."""
     if isinstance(obj, dict):
-        return {key: value if is_skipped_key(key) else to_typed_array_spec(value) if is_homogeneous_array(value)
-                else _typed(value) for key, value in obj.items()}
+        out = {}
+        for key, value in obj.items():
+            kind = type(value)
+            if kind in _LEAVES or is_skipped_key(key):  # plain values are never typed arrays
+                out[key] = value
+            elif kind not in _CONTAINERS and is_homogeneous_array(value):
+                out[key] = to_typed_array_spec(value)
+            else:
+                out[key] = _typed(value)
+        return out
     if isinstance(obj, (list, tuple)):
-        if _CONTAINERS.isdisjoint(map(type, obj)):  # numbers or strings only (checked in C): share the list
+        types = set(map(type, obj))  # (in C) numbers or strings only, or rows of them (customdata): share the list
+        if _CONTAINERS.isdisjoint(types) or (types <= {list, tuple} and
+                                             _CONTAINERS.isdisjoint(map(type, chain.from_iterable(obj)))):
             return obj
         return type(obj)(_typed(v) if isinstance(v, (dict, list, tuple)) else v for v in obj)
     return obj
 
 
 _CONTAINERS = frozenset((dict, list, tuple))
+_LEAVES = frozenset((str, int, float, bool, type(None)))
 
 
 def clickable_frames(fig: go.Figure) -> go.Figure:
