@@ -97,12 +97,13 @@ def _windows(xp: np.ndarray, groups: int, kernel: Pair, stride: Pair, dilation: 
     """The strided window view (N, groups, C/groups, kH, kW, H_out, W_out) of xp; no copy. The one window view."""
     n, c, _, _ = xp.shape
     sn, sc, sh, sw = xp.strides
-    return np.lib.stride_tricks.as_strided(
-        xp,
-        shape=(n, groups, c // groups, kernel[0], kernel[1], out[0], out[1]),
-        strides=(sn, sc * (c // groups), sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1]),
-        writeable=False,
-    )
+    shape = (n, groups, c // groups, kernel[0], kernel[1], out[0], out[1])
+    strides = (sn, sc * (c // groups), sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1])
+    if not xp.flags.c_contiguous:
+        return np.lib.stride_tricks.as_strided(xp, shape=shape, strides=strides, writeable=False)
+    view = np.ndarray(shape, xp.dtype, buffer=xp, strides=strides)  # the same view, without as_strided's overhead
+    view.flags.writeable = False
+    return view
 
 
 def _correlate_im2col(xp, w, stride, dilation, groups, out):

@@ -16,6 +16,8 @@ SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.comp
 
 def _int(value, name: str) -> int:
     """An integer argument; bools and floats are type errors, as in torch."""
+    if type(value) is int:  # the common case, without the slower ABC checks below
+        return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
     return int(value)
@@ -23,6 +25,8 @@ def _int(value, name: str) -> int:
 
 def _pair(value, name: str) -> Pair:
     """An int or a sequence of 1 or 2 ints, as (height, width)."""
+    if type(value) is int:  # the common case, without the slower ABC checks below
+        return (value, value)
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
     if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):

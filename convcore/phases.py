@@ -1,13 +1,23 @@
-"""Channel-mixing convolutions as one GEMM per kernel tap on a flat, channel-major buffer: no window copy.
+"""Channel-mixing convolutions as BLAS GEMMs on a flat, channel-major buffer: no window copy, no scatter-add.
 
 With stride 1, flatten the zero-padded batch to X (C, N*Hp*Wp): tap (i, j) then reads X at the constant offset
-i*d*Wp + j*d, so the correlation is sum over taps of W[:, :, i, j] @ X[:, offset : offset + L], accumulated in
-place by BLAS. Columns that run past a row's end are garbage and are dropped at the end (a few percent).
-Stride s becomes stride 1 by the polyphase split: the s*s sub-grids of the padded input, each tap reading one.
-The transposed op is computed per output phase: output rows y = s*q + a take the taps i with
-(a + p - i*d) divisible by s, a stride-1 correlation with that sub-kernel; no zero insertion, no scatter-add.
+i*d*Wp + j*d, so the correlation is a sum over taps of W[:, :, i, j] @ X[:, offset : offset + L]. Columns that run
+past a row's end are garbage and are dropped when the result is written out.
+
+Each GEMM stacks the taps of one kernel row along its output rows: Y = [W[:, :, i, j] for every j] @ X[:, row
+offset i : ...], accumulated over i by BLAS, and the kernel columns are summed at the end with their shifts j*d.
+The stacked GEMM (kW x C_out rows) runs BLAS far more efficiently than one small GEMM per tap.
+
+Strides: the polyphase split turns stride s into s*s stride-1 sub-grids of the padded input (a tap reads one).
+The transposed op works per output phase: output rows y = s*q + a take the kernel rows i with (a + p - i*d)
+divisible by s, a stride-1 correlation with that sub-kernel; no zero insertion.
+
+The work runs in chunks of output rows (cache-sized), spread over the engine's threads with single-threaded BLAS.
 """
 from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -16,8 +26,32 @@ from .params import Pads, Pair
 
 __all__ = ["correlate_phases", "transpose_phases"]
 
-CHUNK_ELEMENTS = 1 << 17  # accumulator columns are processed in chunks of about this many elements (stays in cache)
-PARALLEL_MIN_MACS = 1 << 24  # calls with at least this many multiply-adds split their columns over threads
+CHUNK_ELEMENTS = 1 << 19  # the stacked accumulator of one chunk of output rows holds about this many elements
+PARALLEL_MIN_MACS = 1 << 24  # calls with at least this many multiply-adds spread their chunks over threads
+PARALLEL_MIN_COPY = 1 << 18  # buffer copies at least this large are split over threads
+STACK_BELOW = 128  # layers with fewer output channels per group stack their kernel columns into one GEMM
+
+
+@dataclass
+class _Plan:
+    """What to multiply and where to write, for one call (see the module docstring).
+
+    sources: {(row phase, column phase): (C, length) flat channel-major buffer}, all on one grid of `width` columns
+    and `plane` elements per image. The accumulator of a chunk holds one block of O rows per entry of `blocks` (the
+    column shift its block is read with). stacks: GEMMs per kernel row, as (source column phase, source column
+    shift, first block, stop block, kernel columns). rows: per output row phase, (first output row, row step, row
+    count, [(kernel row i, source row phase, row shift)]). cols: per output column phase, (first output column,
+    column step, column count, [blocks summed into it]). weights[i, stack]: (groups, stacked O/groups, C/groups).
+    """
+
+    sources: dict
+    width: int
+    plane: int
+    blocks: list
+    stacks: list
+    rows: list
+    cols: list
+    weights: dict
 
 
 def correlate_phases(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair, groups: int, padding: Pads,
@@ -26,25 +60,46 @@ def correlate_phases(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair,
     n, c, h, wd = x.shape
     o, cg, kh, kw = w.shape
     (top, _), (left, _) = padding
-    rows = _grid_axis(h, kh, stride[0], dilation[0], top, out[0])
-    cols = _grid_axis(wd, kw, stride[1], dilation[1], left, out[1])
-    (row_taps, row_phases, height), (col_taps, col_phases, width) = rows, cols
+    row_taps, row_phases, height = _grid_axis(h, kh, stride[0], dilation[0], top, out[0])
+    col_taps, col_phases, width = _grid_axis(wd, kw, stride[1], dilation[1], left, out[1])
     plane = height * width
     used = n * plane + row_taps[-1][0] * width + col_taps[-1][0]  # the last tap's reads end here
-    buffers = {}
+    sources = {}
     for _, a in row_taps:
         for _, b in col_taps:
-            if (a, b) not in buffers:
-                buffers[a, b] = buf = np.zeros((c, used), x.dtype)
+            if (a, b) not in sources:
+                buf = sources[a, b] = np.zeros((c, used), x.dtype)
                 (h0, q0, nr), (w0, u0, nc) = row_phases[a], col_phases[b]
                 if nr and nc:
                     grid = buf[:, : n * plane].reshape(c, n, height, width)
-                    grid[:, :, q0 : q0 + nr, u0 : u0 + nc] = x[:, :, h0 :: stride[0], w0 :: stride[1]].transpose(1, 0, 2, 3)
-    wt = np.ascontiguousarray(w.reshape(groups, o // groups, cg, kh, kw).transpose(3, 4, 0, 1, 2))
-    taps = [(buffers[a, b], qi * width + qj, wt[i, j]) for i, (qi, a) in enumerate(row_taps) for j, (qj, b) in enumerate(col_taps)]
-    acc = np.empty((o, n * plane), x.dtype)
-    accumulate(taps, groups, acc[:, : (n - 1) * plane + out[0] * width])
-    return acc.reshape(o, n, height, width)[:, :, : out[0], : out[1]].transpose(1, 0, 2, 3)
+                    _copy(grid[:, :, q0 : q0 + nr, u0 : u0 + nc], x[:, :, h0 :: stride[0], w0 :: stride[1]].transpose(1, 0, 2, 3))
+    order = sorted(range(kw), key=lambda j: (col_taps[j][1], col_taps[j][0]))  # kernel columns by source phase
+    if o // groups < STACK_BELOW:  # one block per kernel column, stacked per source phase, shifted when summed
+        blocks = [col_taps[j][0] for j in order]
+        stacks = []
+        for k, j in enumerate(order):
+            if stacks and stacks[-1][0] == col_taps[j][1]:
+                stacks[-1] = stacks[-1][:3] + (k + 1, stacks[-1][4] + [j])
+            else:
+                stacks.append((col_taps[j][1], 0, k, k + 1, [j]))
+    else:  # wide enough already: every kernel column accumulates into one block, shifted at its source
+        blocks = [0]
+        stacks = [(col_taps[j][1], col_taps[j][0], 0, 1, [j]) for j in order]
+    w5 = w.reshape(groups, o // groups, cg, kh, kw)
+    weights = {(i, k): np.ascontiguousarray(w5[:, :, :, i, st[4]].transpose(0, 3, 1, 2).reshape(groups, -1, cg))
+               for i in range(kh) for k, st in enumerate(stacks)}
+    plan = _Plan(sources, width, plane, blocks, stacks,
+                 rows=[(0, 1, out[0], [(i, a, q) for i, (q, a) in enumerate(row_taps)])],
+                 cols=[(0, 1, out[1], list(range(len(blocks))))], weights=weights)
+    result = np.empty((n, o) + tuple(out), x.dtype)
+    _execute(plan, groups, result)
+    return result
+
+
+def _copy(dest: np.ndarray, src: np.ndarray) -> None:
+    """dest[...] = src, split over threads along the first axis when large."""
+    threads = parallel.WORKERS if dest.size >= PARALLEL_MIN_COPY else 1
+    parallel.run(lambda span: dest.__setitem__(slice(*span), src[span[0] : span[1]]), parallel.spans(dest.shape[0], threads))
 
 
 def _grid_axis(size: int, k: int, s: int, d: int, before: int, out: int):
@@ -86,7 +141,6 @@ def transpose_phases(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, 
     """Transposed convolution of x (N, C_in, H, W) with w (C_in, C_out/groups, kH, kW), output phase by phase."""
     n, cin, h, wd = x.shape
     _, og, kh, kw = w.shape
-    o = og * groups
     size = [(x.shape[2 + ax] - 1) * stride[ax] - 2 * padding[ax] + dilation[ax] * (w.shape[2 + ax] - 1)
             + output_padding[ax] + 1 for ax in (0, 1)]
     rows = _axis_phases(h, kh, stride[0], padding[0], dilation[0], size[0])
@@ -94,59 +148,117 @@ def transpose_phases(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, 
     # one zero-padded copy of x serves every phase: shifts e run from -top to (extent - 1 - top)
     top = max([0] + [-e for _, _, taps in rows for _, e in taps])
     left = max([0] + [-e for _, _, taps in cols for _, e in taps])
-    hb = top + max([h] + [count for _, count, _ in rows] + [count + e for _, count, taps in rows for _, e in taps])
-    wb = left + max([wd] + [count for _, count, _ in cols] + [count + e for _, count, taps in cols for _, e in taps])
-    plane = hb * wb
-    offsets = [(e + top) * wb + (f + left) for _, _, rt in rows for _, e in rt for _, _, ct in cols for _, f in ct]
-    buf = np.zeros((cin, n * plane + max([0] + offsets)), x.dtype)
-    buf[:, : n * plane].reshape(cin, n, hb, wb)[:, :, top : top + h, left : left + wd] = x.transpose(1, 0, 2, 3)
-    wt = np.ascontiguousarray(w.reshape(groups, cin // groups, og, kh, kw).transpose(3, 4, 0, 2, 1))  # (kh, kw, g, og, cg)
-    result = np.empty((n, o, size[0], size[1]), x.dtype)
-    acc = np.empty((o, n * plane), x.dtype)
-    for a, count_a, rt in rows:
-        for b, count_b, ct in cols:
-            taps = [(buf, (e + top) * wb + (f + left), wt[i, j]) for i, e in rt for j, f in ct]
-            block = acc[:, : (n - 1) * plane + count_a * wb]
-            accumulate(taps, groups, block)
-            result[:, :, a :: stride[0], b :: stride[1]] = acc.reshape(o, n, hb, wb)[:, :, :count_a, :count_b].transpose(1, 0, 2, 3)
+    height = top + max([h] + [count for _, count, _ in rows] + [count + e for _, count, taps in rows for _, e in taps])
+    width = left + max([wd] + [count for _, count, _ in cols] + [count + e for _, count, taps in cols for _, e in taps])
+    plane = height * width
+    col_taps = [(j, e + left) for _, _, taps in cols for j, e in taps]  # one accumulator block each
+    reach = max([0] + [(e + top) * width for _, _, taps in rows for _, e in taps]) + max([0] + [s for _, s in col_taps])
+    buf = np.zeros((cin, n * plane + reach), x.dtype)
+    _copy(buf[:, : n * plane].reshape(cin, n, height, width)[:, :, top : top + h, left : left + wd], x.transpose(1, 0, 2, 3))
+    w5 = w.reshape(groups, cin // groups, og, kh, kw)
+    stacks = [(0, 0, 0, len(col_taps), [j for j, _ in col_taps])] if col_taps else []
+    weights = {(i, 0): np.ascontiguousarray(w5[:, :, :, i, stacks[0][4]].transpose(0, 3, 2, 1).reshape(groups, -1, cin // groups))
+               for _, _, taps in rows for i, _ in taps} if stacks else {}
+    index, plan_cols = 0, []
+    for b, count, taps in cols:
+        plan_cols.append((b, stride[1], count, list(range(index, index + len(taps)))))
+        index += len(taps)
+    plan = _Plan({(0, 0): buf}, width, plane, [s for _, s in col_taps], stacks,
+                 rows=[(a, stride[0], count, [(i, 0, e + top) for i, e in taps]) for a, count, taps in rows],
+                 cols=plan_cols, weights=weights)
+    result = np.empty((n, og * groups) + tuple(size), x.dtype)
+    _execute(plan, groups, result)
     return result
 
 
-def accumulate(taps, groups: int, acc: np.ndarray) -> None:
-    """acc[:, p] = sum over taps (src, offset, wm) of wm[g] @ src[:, p + offset], per group g; zeros without taps.
-
-    src is (C, length + offset) channel-major, wm is (groups, O/groups, C/groups), acc is (O, length). Large calls
-    split the columns over the engine's threads, each running single-threaded BLAS.
-    """
-    o, length = acc.shape
-    if not taps or taps[0][0].shape[0] == 0:
-        acc[...] = 0
+def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
+    """Fill result (N, O, H_out, W_out) from the plan: stacked GEMMs per chunk of output rows, then the column sums."""
+    n, o = result.shape[:2]
+    og = o // groups
+    cg = next(iter(plan.sources.values())).shape[0] // groups
+    shift = max([0] + plan.blocks)
+    rows_per_chunk = max(1, CHUNK_ELEMENTS // max(1, groups * len(plan.blocks) * og * plan.width))
+    height = plan.plane // plan.width
+    chunks = []  # (row phase, first grid row, stop grid row) over the whole batch: chunks may span images
+    for r, (first, step, count, taps) in enumerate(plan.rows):
+        if not taps or not plan.stacks:
+            result[:, :, first::step][:, :, :count] = 0  # no kernel tap reaches these rows
+            continue
+        last = (n - 1) * height + count  # rows past the last image's output are not needed
+        chunks += [(r, g0, min(last, g0 + rows_per_chunk)) for g0 in range(0, last, rows_per_chunk)]
+    if not chunks:
         return
-    use_blas = blas.available(acc.dtype)
-    work = o * (taps[0][0].shape[0] // groups) * len(taps) * length
-    if use_blas and blas.thread_control() and parallel.WORKERS > 1 and work >= PARALLEL_MIN_MACS:
-        with blas.single_threaded():
-            parallel.run(lambda span: _accumulate_columns(taps, groups, acc, span, use_blas),
-                         parallel.spans(length, parallel.WORKERS, align=16))
-    else:
-        _accumulate_columns(taps, groups, acc, (0, length), use_blas)
+    use_blas = blas.available(result.dtype)
+    by_group = result.reshape(n, groups, og, result.shape[2], result.shape[3])  # a view: result is contiguous
+    longest = rows_per_chunk * plan.width + shift
 
+    def scratch():
+        return np.empty((groups, len(plan.blocks) * og, longest), result.dtype)
 
-def _accumulate_columns(taps, groups, acc, span, use_blas) -> None:
-    """accumulate() on the columns span=(start, stop), in cache-sized chunks (all taps per chunk)."""
-    o = acc.shape[0]
-    og, cg = o // groups, taps[0][0].shape[0] // groups
-    chunk = max(256, CHUNK_ELEMENTS // max(1, o))
-    for c0 in range(span[0], span[1], chunk):
-        c1 = min(span[1], c0 + chunk)
-        for t, (src, off, wm) in enumerate(taps):
-            for g in range(groups):
-                a = wm[g]
-                b = src[g * cg : (g + 1) * cg, off + c0 : off + c1]
-                c = acc[g * og : (g + 1) * og, c0:c1]
-                if use_blas:
-                    blas.gemm(a, b, c, accumulate=t > 0)
-                elif t:
-                    c += a @ b
+    def run_chunk(chunk, acc):
+        r, g0, g1 = chunk
+        first, step, count, taps = plan.rows[r]
+        length = (g1 - g0) * plan.width
+        columns = length + shift
+        written = [False] * len(plan.blocks)
+        for i, row_phase, row_shift in taps:
+            for k, (col_phase, col_shift, b0, b1, _) in enumerate(plan.stacks):
+                src = plan.sources[row_phase, col_phase]
+                start = (g0 + row_shift) * plan.width + col_shift
+                wm = plan.weights[i, k]
+                again = written[b0]
+                for g in range(groups):
+                    a = wm[g]
+                    b = src[g * cg : (g + 1) * cg, start : start + columns]
+                    c = acc[g, b0 * og : b1 * og, :columns]
+                    if use_blas:
+                        blas.gemm(a, b, c, accumulate=again)
+                    elif again:
+                        c += a @ b
+                    else:
+                        np.matmul(a, b, out=c)
+                written[b0:b1] = [True] * (b1 - b0)
+        for col_first, col_step, col_count, members in plan.cols:
+            # sum the blocks on the flat rows (long contiguous runs), then strided copies drop the garbage columns
+            total = _shifted(acc, plan, og, members[0], length) if members else None
+            for k in members[1:]:
+                total += _shifted(acc, plan, og, k, length)
+            grid = None if total is None else total.reshape(groups, og, g1 - g0, plan.width)
+            for image in range(g0 // height, (g1 - 1) // height + 1):
+                q0, q1 = max(g0 - image * height, 0), min(g1 - image * height, count)
+                if q0 >= q1:
+                    continue
+                dest = by_group[image, :, :, first + step * q0 : first + step * (q1 - 1) + 1 : step, col_first::col_step]
+                dest = dest[..., :col_count]  # (groups, og, rows, columns), a view of result
+                if grid is None:
+                    dest[...] = 0
                 else:
-                    np.matmul(a, b, out=c)
+                    rows = image * height + q0 - g0
+                    dest[...] = grid[:, :, rows : rows + q1 - q0, :col_count]
+
+    work = o * cg * sum(len(st[4]) for st in plan.stacks) * sum(len(p[3]) for p in plan.rows) * n * plan.plane
+    threads = parallel.WORKERS if use_blas and blas.thread_control() and work >= PARALLEL_MIN_MACS else 1
+    if threads == 1:
+        acc = scratch()
+        for chunk in chunks:
+            run_chunk(chunk, acc)
+        return
+    pending = iter(chunks)
+    lock = threading.Lock()
+
+    def worker(_):
+        acc = scratch()
+        while True:
+            with lock:
+                chunk = next(pending, None)
+            if chunk is None:
+                return
+            run_chunk(chunk, acc)
+
+    with blas.single_threaded():
+        parallel.run(worker, range(min(threads, len(chunks))))
+
+
+def _shifted(acc, plan: _Plan, og: int, k: int, length: int) -> np.ndarray:
+    """Block k of the accumulator (groups, og, length), read at its column shift."""
+    return acc[:, k * og : (k + 1) * og, plan.blocks[k] : plan.blocks[k] + length]

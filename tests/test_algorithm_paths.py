@@ -118,18 +118,22 @@ def test_im2col_path(monkeypatch, case, dtype):
 
 
 def _phase_threads(monkeypatch, threads: int) -> None:
-    """Several column chunks even on small images; with threads=2 the columns are split over two threads."""
-    monkeypatch.setattr(phases, "CHUNK_ELEMENTS", 64)
+    """Several chunks even on small images (one output row each, or a few with threads=2); with threads=2 the
+    chunks are shared by two threads."""
+    monkeypatch.setattr(phases, "CHUNK_ELEMENTS", 64 if threads == 1 else 3000)
     monkeypatch.setattr(parallel, "WORKERS", threads)
     monkeypatch.setattr(phases, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(phases, "PARALLEL_MIN_COPY", 0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", MIXING + DEPTHWISE, ids=_ids(MIXING + DEPTHWISE))
 @pytest.mark.parametrize("threads", [1, 2])
-def test_phases_path(monkeypatch, case, dtype, threads):
+@pytest.mark.parametrize("stacked", [True, False], ids=["stacked", "per-column"])
+def test_phases_path(monkeypatch, case, dtype, threads, stacked):
     _force(monkeypatch, "phases")
     _phase_threads(monkeypatch, threads)
+    monkeypatch.setattr(phases, "STACK_BELOW", NEVER if stacked else 0)
     assert _conv2d_path(case[0], case[1], case[2], dtype) == "phases"
     _check_conv2d(case, dtype, seed=2)
 
