@@ -64,7 +64,7 @@ def test_defaults_match_torch_and_show_formula_shapes_and_code():
     assert cfg == ui.ConvConfig()
     np.testing.assert_allclose(y, torch_forward(cfg, x, w, b), rtol=1e-6, atol=1e-6)
     assert any("`(1, 1, 3, 3)`" in m.value for m in at.markdown)  # weight and output rows of the shape table
-    assert [l.value.strip("$\n").endswith("= 3") for l in at.latex] == [True, True]
+    assert [l.value.strip("$\n").endswith(r"= 3 \end{aligned}") for l in at.latex] == [True, True]
     np.testing.assert_allclose(run_code(at.code[0].value), y, rtol=1e-6, atol=1e-6)
 
 

@@ -5,7 +5,7 @@ from .config import ConvConfig
 
 
 def output_size_latex(cfg: ConvConfig) -> list[str]:
-    """One LaTeX line per spatial dimension: symbols, numbers substituted, result.
+    """One LaTeX block per spatial dimension: the symbols, then a row with the numbers substituted and the result.
 
     The result comes from the engine's shapes (cfg.output_hw()), so a wrong formula here would show a mismatch, not
     a wrong answer. Raises the engine's ValueError for an invalid configuration.
@@ -25,7 +25,8 @@ def output_size_latex(cfg: ConvConfig) -> list[str]:
                 r"p_{before} + p_{after}", f"{before} + {after}")
             symbols = rf"{o_name} = \left\lfloor \frac{{{n_name} + {pad_sym} - d\,(k - 1) - 1}}{{s}} \right\rfloor + 1"
             numbers = rf"= \left\lfloor \frac{{{n} + {pad_num} - {d} \cdot ({k} - 1) - 1}}{{{s}}} \right\rfloor + 1"
-        lines.append(rf"{symbols} \;{numbers} = {out[axis]}")
+        # two rows (symbols, then numbers) so the long transposed formula fits a projected 1280x720 page
+        lines.append(rf"\begin{{aligned}} {symbols} \\ &\;{numbers} = {out[axis]} \end{{aligned}}")
     return lines
 
 
