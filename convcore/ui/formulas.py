@@ -26,7 +26,8 @@ def output_size_latex(cfg: ConvConfig) -> list[str]:
             symbols = rf"{o_name} = \left\lfloor \frac{{{n_name} + {pad_sym} - d\,(k - 1) - 1}}{{s}} \right\rfloor + 1"
             numbers = rf"= \left\lfloor \frac{{{n} + {pad_num} - {d} \cdot ({k} - 1) - 1}}{{{s}}} \right\rfloor + 1"
         # two rows (symbols, then numbers) so the long transposed formula fits a projected 1280x720 page
-        lines.append(rf"\begin{{aligned}} {symbols} \\ &\;{numbers} = {out[axis]} \end{{aligned}}")
+        first = symbols.replace(" = ", " &= ", 1)  # both rows align on their '='
+        lines.append(rf"\begin{{aligned}} {first} \\ &\;{numbers} = {out[axis]} \end{{aligned}}")
     return lines
 
 
