@@ -189,11 +189,17 @@ def overlap_counts(input_size, kernel_size, stride=1, padding=0, output_padding=
     return np.rint(ones[0, 0]).astype(np.int64)
 
 
-def _check_matrix_size(n_in: int, n_out: int) -> None:
-    if max(n_in, n_out) > MATRIX_MAX_PIXELS:
+def _check_matrix_size(n_in: int, n_out: int | None = None) -> None:
+    """C has a row per output pixel and a column per input pixel: both must stay small enough to draw."""
+    if n_in > MATRIX_MAX_PIXELS:
         raise ValueError(
-            f"the matrix view is for small sizes: {n_out} output x {n_in} input pixels is more than "
-            f"{MATRIX_MAX_PIXELS} on a side; use a smaller input or fewer channels"
+            f"the matrix view is for small sizes: {n_in} input pixels (channels x H x W) is more than "
+            f"{MATRIX_MAX_PIXELS}; use a smaller input or fewer channels"
+        )
+    if n_out is not None and n_out > MATRIX_MAX_PIXELS:
+        raise ValueError(
+            f"the matrix view is for small sizes: {n_out} output pixels (channels x H_out x W_out) is more than "
+            f"{MATRIX_MAX_PIXELS}; use a smaller input, fewer channels or a larger stride"
         )
 
 
@@ -205,7 +211,7 @@ def conv2d_matrix(input_shape, weight, stride=1, padding=0, dilation=1, groups=1
     c, h, w = (int(v) for v in input_shape)
     weight = np.asarray(weight)
     n_in = c * h * w
-    _check_matrix_size(n_in, 0)
+    _check_matrix_size(n_in)
     basis = np.eye(n_in, dtype=weight.dtype).reshape(n_in, c, h, w)
     if padding_mode == "zeros":
         out = conv2d(basis, weight, None, stride, padding, dilation, groups)
@@ -223,7 +229,7 @@ def conv_transpose2d_matrix(input_shape, weight, stride=1, padding=0, output_pad
     c, h, w = (int(v) for v in input_shape)
     weight = np.asarray(weight)
     n_in = c * h * w
-    _check_matrix_size(n_in, 0)
+    _check_matrix_size(n_in)
     basis = np.eye(n_in, dtype=weight.dtype).reshape(n_in, c, h, w)
     out = conv_transpose2d(basis, weight, None, stride, padding, output_padding, groups, dilation)
     _check_matrix_size(n_in, out[0].size)
