@@ -4,8 +4,10 @@ No Python loop runs over pixels or output positions: loops run over kernel taps,
 output phases, and the heavy work is BLAS GEMM, strided numpy arithmetic or FFT, chosen by shape (choose_algorithm):
 
 - "im2col": one batched matmul over the strided window view. Small calls (teaching sizes): the fewest numpy calls.
-- "per_tap": depthwise filters (one input channel per group) accumulate weight x shifted input tap by tap on
-  cache-sized row blocks, split over threads; memory stays at the output's size.
+- "banded": depthwise image filters (one input channel per group, stride 1) as banded GEMMs on the flat padded
+  image (convcore.banded); memory stays at the output's size.
+- "per_tap": other depthwise filters (strided) accumulate weight x shifted input tap by tap on cache-sized row
+  blocks, split over threads; memory stays at the output's size.
 - "fft": large kernels, as a product of spectra (scipy.fft with workers).
 - "phases": channel-mixing layers, one BLAS GEMM per tap on a flat channel-major buffer with the polyphase split
   for strides (convcore.phases); the transposed op works per output phase the same way.
@@ -19,6 +21,7 @@ from scipy import fft as sfft
 from . import blas, parallel
 from .padding import pad2d
 from .params import ConvCall, Pads, Pair, conv2d_call, conv_transpose2d_call
+from .banded import correlate_banded
 from .phases import correlate_phases, transpose_phases
 
 __all__ = ["conv2d", "conv_transpose2d", "correlate", "transpose", "transpose_full", "choose_algorithm",
@@ -28,7 +31,8 @@ NO_PADDING: Pads = ((0, 0), (0, 0))
 # Dispatch thresholds (module constants: the path tests lower them to force each algorithm on small shapes).
 FFT_MIN_TAPS = 100  # kernels of at least 10x10 taps ...
 FFT_MIN_PIXELS = 64 * 64  # ... on outputs at least this large go through the FFT
-PER_TAP_MIN_PIXELS = 64 * 64  # depthwise outputs (per image and channel) at least this large go tap by tap
+BANDED_MIN_PIXELS = 64 * 64  # stride-1 depthwise outputs (per image and channel) at least this large: banded GEMMs
+PER_TAP_MIN_PIXELS = 64 * 64  # other depthwise outputs at least this large go tap by tap
 PHASES_MIN_MACS = 1 << 22  # channel-mixing calls with at least this many multiply-adds use per-tap BLAS GEMMs
 PARALLEL_MIN_ELEMENTS = 1 << 18  # per-tap outputs at least this large are split over threads
 ROW_BLOCK_ELEMENTS = 1 << 16  # per-tap accumulation works on row blocks of about this many elements (cache-sized)
@@ -61,12 +65,14 @@ def _out_size(n: int, k: int, s: int, d: int) -> int:
 
 
 def choose_algorithm(x_shape, w_shape, stride: Pair, dilation: Pair, groups: int, out: Pair, dtype) -> str:
-    """The conv2d algorithm for these shapes: "im2col", "per_tap", "fft" or "phases" (see the module docstring)."""
+    """The conv2d algorithm for these shapes: "im2col", "banded", "per_tap", "fft" or "phases" (module docstring)."""
     n = x_shape[0]
     o, cg, kh, kw = w_shape
     pixels = out[0] * out[1]
     if kh * kw >= FFT_MIN_TAPS and pixels >= FFT_MIN_PIXELS:
         return "fft"
+    if cg == 1 and stride == (1, 1) and pixels >= BANDED_MIN_PIXELS and blas.available(dtype):
+        return "banded"
     if cg == 1 and pixels >= PER_TAP_MIN_PIXELS:
         return "per_tap"
     if n * o * cg * kh * kw * pixels >= PHASES_MIN_MACS and blas.available(dtype):
@@ -87,6 +93,8 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair, groups
         return correlate_phases(x, w, stride, dilation, groups, padding, out)
     if algorithm == "fft":
         return _correlate_fft(x, w, stride, dilation, groups, padding, out)
+    if algorithm == "banded":
+        return correlate_banded(x, w, dilation, groups, padding, out)
     xp = pad2d(x, padding)
     if algorithm == "per_tap":
         return _correlate_per_tap(xp, w, stride, dilation, groups, out)

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as TF
 
 import convcore
-from convcore import blas, parallel, phases
+from convcore import banded, blas, parallel, phases
 from convcore import functional as cf
 from torch_compare import DTYPES, assert_matches, random_array, t
 
@@ -70,10 +70,11 @@ def _ids(cases):
 def _force(monkeypatch, algorithm: str) -> None:
     """Thresholds that make conv2d's dispatcher choose `algorithm` wherever it applies."""
     settings = {
-        "im2col": dict(FFT_MIN_TAPS=NEVER, PER_TAP_MIN_PIXELS=NEVER, PHASES_MIN_MACS=NEVER),
-        "per_tap": dict(FFT_MIN_TAPS=NEVER, PER_TAP_MIN_PIXELS=0, PHASES_MIN_MACS=NEVER),
+        "im2col": dict(FFT_MIN_TAPS=NEVER, BANDED_MIN_PIXELS=NEVER, PER_TAP_MIN_PIXELS=NEVER, PHASES_MIN_MACS=NEVER),
+        "banded": dict(FFT_MIN_TAPS=NEVER, BANDED_MIN_PIXELS=0, PER_TAP_MIN_PIXELS=NEVER, PHASES_MIN_MACS=NEVER),
+        "per_tap": dict(FFT_MIN_TAPS=NEVER, BANDED_MIN_PIXELS=NEVER, PER_TAP_MIN_PIXELS=0, PHASES_MIN_MACS=NEVER),
         "fft": dict(FFT_MIN_TAPS=0, FFT_MIN_PIXELS=0),
-        "phases": dict(FFT_MIN_TAPS=NEVER, PER_TAP_MIN_PIXELS=NEVER, PHASES_MIN_MACS=0),
+        "phases": dict(FFT_MIN_TAPS=NEVER, BANDED_MIN_PIXELS=NEVER, PER_TAP_MIN_PIXELS=NEVER, PHASES_MIN_MACS=0),
     }[algorithm]
     for name, value in settings.items():
         monkeypatch.setattr(cf, name, value)
@@ -150,6 +151,25 @@ def test_per_tap_path(monkeypatch, case, dtype, threads):
     _check_conv2d(case, dtype, seed=3)
 
 
+STRIDE_1_DEPTHWISE = [c for c in DEPTHWISE + MIXING if c[1][1] == 1 and c[2].get("stride", 1) == 1] + [
+    ((2, 2, 11, 13), (2, 1, 3, 9), dict(groups=2, padding=(0, 6))),  # padding wider than the kernel's reach
+    ((1, 3, 12, 10), (3, 1, 2, 4), dict(groups=3, dilation=(1, 5), padding=(1, 9))),  # the band in 3 pieces
+    ((1, 2, 9, 8), (2, 1, 3, 3), dict(groups=2, padding=5)),  # output rows wider than data + padding of one side
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", STRIDE_1_DEPTHWISE, ids=_ids(STRIDE_1_DEPTHWISE))
+@pytest.mark.parametrize("threads", [1, 2])
+def test_banded_path(monkeypatch, case, dtype, threads):
+    _force(monkeypatch, "banded")
+    monkeypatch.setattr(banded, "CHUNK_ELEMENTS", 16 if threads == 1 else 100)  # one row or a few per chunk
+    monkeypatch.setattr(banded, "PARALLEL_MIN_ELEMENTS", 0)
+    monkeypatch.setattr(parallel, "WORKERS", threads)
+    assert _conv2d_path(case[0], case[1], case[2], dtype) == "banded"
+    _check_conv2d(case, dtype, seed=9)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", LARGE_KERNELS + MIXING[:3], ids=_ids(LARGE_KERNELS + MIXING[:3]))
 def test_fft_path(monkeypatch, case, dtype):
@@ -199,10 +219,11 @@ def test_non_contiguous_input_on_the_fast_paths(monkeypatch):
 
 def test_default_dispatch_rules():
     """The rules the benchmarks rely on: teaching sizes stay on im2col (no threads, no BLAS set-up), image filters
-    go tap by tap or through the FFT, CNN layers and decoders through the per-tap GEMMs."""
+    go through banded GEMMs (strided ones tap by tap) or the FFT, CNN layers and decoders through the phase GEMMs."""
     f32 = np.dtype(np.float32)
     assert cf.choose_algorithm((1, 1, 7, 7), (1, 1, 3, 3), (1, 1), (1, 1), 1, (5, 5), f32) == "im2col"
-    assert cf.choose_algorithm((1, 3, 1024, 1024), (3, 1, 3, 3), (1, 1), (1, 1), 3, (1024, 1024), f32) == "per_tap"
+    assert cf.choose_algorithm((1, 3, 1024, 1024), (3, 1, 3, 3), (1, 1), (1, 1), 3, (1024, 1024), f32) == "banded"
+    assert cf.choose_algorithm((1, 3, 1024, 1024), (3, 1, 3, 3), (2, 2), (1, 1), 3, (512, 512), f32) == "per_tap"
     assert cf.choose_algorithm((1, 3, 1024, 1024), (3, 1, 15, 15), (1, 1), (1, 1), 3, (1024, 1024), f32) == "fft"
     assert cf.choose_algorithm((8, 64, 56, 56), (64, 64, 3, 3), (1, 1), (1, 1), 1, (56, 56), f32) == "phases"
     assert cf.choose_algorithm((8, 64, 56, 56), (64, 16, 3, 3), (1, 1), (1, 1), 4, (56, 56), f32) == "phases"
