@@ -28,7 +28,6 @@ __all__ = ["correlate_phases", "transpose_phases"]
 
 CHUNK_ELEMENTS = 1 << 19  # the stacked accumulator of one chunk of output rows holds about this many elements
 PARALLEL_MIN_MACS = 1 << 24  # calls with at least this many multiply-adds spread their chunks over threads
-PARALLEL_MIN_COPY = 1 << 18  # buffer copies at least this large are split over threads
 STACK_BELOW = 128  # layers with fewer output channels per group stack their kernel columns into one GEMM
 
 
@@ -36,17 +35,19 @@ STACK_BELOW = 128  # layers with fewer output channels per group stack their ker
 class _Plan:
     """What to multiply and where to write, for one call (see the module docstring).
 
-    sources: {(row phase, column phase): (C, length) flat channel-major buffer}, all on one grid of `width` columns
-    and `plane` elements per image. The accumulator of a chunk holds one block of O rows per entry of `blocks` (the
-    column shift its block is read with). stacks: GEMMs per kernel row, as (source column phase, source column
-    shift, first block, stop block, kernel columns). rows: per output row phase, (first output row, row step, row
-    count, [(kernel row i, source row phase, row shift)]). cols: per output column phase, (first output column,
-    column step, column count, [blocks summed into it]). weights[i, stack]: (groups, stacked O/groups, C/groups).
+    The sources are flat channel-major grids of `height` x `width` per image, gathered chunk by chunk from x:
+    sources[(row phase, column phase)] = ((first input row, first grid row, rows, row step), (the same for columns)).
+    The accumulator of a chunk holds one block of O rows per entry of `blocks` (the column shift its block is read
+    with). stacks: GEMMs per kernel row, as (source column phase, source column shift, first block, stop block,
+    kernel columns). rows: per output row phase, (first output row, row step, row count, [(kernel row i, source row
+    phase, row shift)]). cols: per output column phase, (first output column, column step, column count, [blocks
+    summed into it]). weights[i, stack]: (groups, stacked O/groups, C/groups).
     """
 
+    x: np.ndarray
     sources: dict
+    height: int
     width: int
-    plane: int
     blocks: list
     stacks: list
     rows: list
@@ -62,17 +63,9 @@ def correlate_phases(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair,
     (top, _), (left, _) = padding
     row_taps, row_phases, height = _grid_axis(h, kh, stride[0], dilation[0], top, out[0])
     col_taps, col_phases, width = _grid_axis(wd, kw, stride[1], dilation[1], left, out[1])
-    plane = height * width
-    used = n * plane + row_taps[-1][0] * width + col_taps[-1][0]  # the last tap's reads end here
-    sources = {}
-    for _, a in row_taps:
-        for _, b in col_taps:
-            if (a, b) not in sources:
-                buf = sources[a, b] = np.zeros((c, used), x.dtype)
-                (h0, q0, nr), (w0, u0, nc) = row_phases[a], col_phases[b]
-                if nr and nc:
-                    grid = buf[:, : n * plane].reshape(c, n, height, width)
-                    _copy(grid[:, :, q0 : q0 + nr, u0 : u0 + nc], x[:, :, h0 :: stride[0], w0 :: stride[1]].transpose(1, 0, 2, 3))
+    sources = {(a, b): ((row_phases[a][0], row_phases[a][1], row_phases[a][2], stride[0]),
+                        (col_phases[b][0], col_phases[b][1], col_phases[b][2], stride[1]))
+               for _, a in row_taps for _, b in col_taps}
     order = sorted(range(kw), key=lambda j: (col_taps[j][1], col_taps[j][0]))  # kernel columns by source phase
     if o // groups < STACK_BELOW:  # one block per kernel column, stacked per source phase, shifted when summed
         blocks = [col_taps[j][0] for j in order]
@@ -88,18 +81,12 @@ def correlate_phases(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair,
     w5 = w.reshape(groups, o // groups, cg, kh, kw)
     weights = {(i, k): np.ascontiguousarray(w5[:, :, :, i, st[4]].transpose(0, 3, 1, 2).reshape(groups, -1, cg))
                for i in range(kh) for k, st in enumerate(stacks)}
-    plan = _Plan(sources, width, plane, blocks, stacks,
+    plan = _Plan(x, sources, height, width, blocks, stacks,
                  rows=[(0, 1, out[0], [(i, a, q) for i, (q, a) in enumerate(row_taps)])],
                  cols=[(0, 1, out[1], list(range(len(blocks))))], weights=weights)
     result = np.empty((n, o) + tuple(out), x.dtype)
     _execute(plan, groups, result)
     return result
-
-
-def _copy(dest: np.ndarray, src: np.ndarray) -> None:
-    """dest[...] = src, split over threads along the first axis when large."""
-    threads = parallel.WORKERS if dest.size >= PARALLEL_MIN_COPY else 1
-    parallel.run(lambda span: dest.__setitem__(slice(*span), src[span[0] : span[1]]), parallel.spans(dest.shape[0], threads))
 
 
 def _grid_axis(size: int, k: int, s: int, d: int, before: int, out: int):
@@ -150,11 +137,7 @@ def transpose_phases(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, 
     left = max([0] + [-e for _, _, taps in cols for _, e in taps])
     height = top + max([h] + [count for _, count, _ in rows] + [count + e for _, count, taps in rows for _, e in taps])
     width = left + max([wd] + [count for _, count, _ in cols] + [count + e for _, count, taps in cols for _, e in taps])
-    plane = height * width
     col_taps = [(j, e + left) for _, _, taps in cols for j, e in taps]  # one accumulator block each
-    reach = max([0] + [(e + top) * width for _, _, taps in rows for _, e in taps]) + max([0] + [s for _, s in col_taps])
-    buf = np.zeros((cin, n * plane + reach), x.dtype)
-    _copy(buf[:, : n * plane].reshape(cin, n, height, width)[:, :, top : top + h, left : left + wd], x.transpose(1, 0, 2, 3))
     w5 = w.reshape(groups, cin // groups, og, kh, kw)
     stacks = [(0, 0, 0, len(col_taps), [j for j, _ in col_taps])] if col_taps else []
     weights = {(i, 0): np.ascontiguousarray(w5[:, :, :, i, stacks[0][4]].transpose(0, 3, 2, 1).reshape(groups, -1, cin // groups))
@@ -163,7 +146,7 @@ def transpose_phases(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, 
     for b, count, taps in cols:
         plan_cols.append((b, stride[1], count, list(range(index, index + len(taps)))))
         index += len(taps)
-    plan = _Plan({(0, 0): buf}, width, plane, [s for _, s in col_taps], stacks,
+    plan = _Plan(x, {(0, 0): ((0, top, h, 1), (0, left, wd, 1))}, height, width, [s for _, s in col_taps], stacks,
                  rows=[(a, stride[0], count, [(i, 0, e + top) for i, e in taps]) for a, count, taps in rows],
                  cols=plan_cols, weights=weights)
     result = np.empty((n, og * groups) + tuple(size), x.dtype)
@@ -172,13 +155,14 @@ def transpose_phases(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, 
 
 
 def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
-    """Fill result (N, O, H_out, W_out) from the plan: stacked GEMMs per chunk of output rows, then the column sums."""
+    """Fill result (N, O, H_out, W_out) from the plan: per chunk of output rows, gather the sources' rows, run the
+    stacked GEMMs, then sum the blocks into the output."""
     n, o = result.shape[:2]
-    og = o // groups
-    cg = next(iter(plan.sources.values())).shape[0] // groups
+    c = plan.x.shape[1]
+    og, cg = o // groups, c // groups
+    height, width = plan.height, plan.width
     shift = max([0] + plan.blocks)
-    rows_per_chunk = max(1, CHUNK_ELEMENTS // max(1, groups * len(plan.blocks) * og * plan.width))
-    height = plan.plane // plan.width
+    rows_per_chunk = max(1, CHUNK_ELEMENTS // max(1, groups * len(plan.blocks) * og * width))
     chunks = []  # (row phase, first grid row, stop grid row) over the whole batch: chunks may span images
     for r, (first, step, count, taps) in enumerate(plan.rows):
         if not taps or not plan.stacks:
@@ -190,40 +174,46 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
         return
     use_blas = blas.available(result.dtype)
     by_group = result.reshape(n, groups, og, result.shape[2], result.shape[3])  # a view: result is contiguous
-    longest = rows_per_chunk * plan.width + shift
+    reach = max(row_shift for *_, taps in plan.rows for _, _, row_shift in taps)
+    col_reach = max(col_shift for _, col_shift, *_ in plan.stacks)
+    source_rows = rows_per_chunk + reach + 1  # + 1: reads past a row's end run into the next row's leading zeros
+    source_length = source_rows * width + shift + col_reach
 
-    def scratch():
-        return np.empty((groups, len(plan.blocks) * og, longest), result.dtype)
-
-    def run_chunk(chunk, acc):
+    def run_chunk(chunk):
         r, g0, g1 = chunk
         first, step, count, taps = plan.rows[r]
-        length = (g1 - g0) * plan.width
+        length = (g1 - g0) * width
         columns = length + shift
+        low = g0 + min(row_shift for _, _, row_shift in taps)
+        span = g1 + max(row_shift for _, _, row_shift in taps) + 1 - low
+        sources = {}
+        for key in {(row_phase, st[0]) for _, row_phase, _ in taps for st in plan.stacks}:
+            sources[key] = _gather(plan, key, low, span, _scratch(("source", key), (c, source_length), result.dtype))
+        acc = _scratch("acc", (groups, len(plan.blocks) * og, rows_per_chunk * width + shift), result.dtype)
         written = [False] * len(plan.blocks)
         for i, row_phase, row_shift in taps:
             for k, (col_phase, col_shift, b0, b1, _) in enumerate(plan.stacks):
-                src = plan.sources[row_phase, col_phase]
-                start = (g0 + row_shift) * plan.width + col_shift
+                src = sources[row_phase, col_phase]
+                start = (g0 + row_shift - low) * width + col_shift
                 wm = plan.weights[i, k]
                 again = written[b0]
                 for g in range(groups):
                     a = wm[g]
                     b = src[g * cg : (g + 1) * cg, start : start + columns]
-                    c = acc[g, b0 * og : b1 * og, :columns]
+                    c_ = acc[g, b0 * og : b1 * og, :columns]
                     if use_blas:
-                        blas.gemm(a, b, c, accumulate=again)
+                        blas.gemm(a, b, c_, accumulate=again)
                     elif again:
-                        c += a @ b
+                        c_ += a @ b
                     else:
-                        np.matmul(a, b, out=c)
+                        np.matmul(a, b, out=c_)
                 written[b0:b1] = [True] * (b1 - b0)
         for col_first, col_step, col_count, members in plan.cols:
             # sum the blocks on the flat rows (long contiguous runs), then strided copies drop the garbage columns
             total = _shifted(acc, plan, og, members[0], length) if members else None
             for k in members[1:]:
                 total += _shifted(acc, plan, og, k, length)
-            grid = None if total is None else total.reshape(groups, og, g1 - g0, plan.width)
+            grid = None if total is None else total.reshape(groups, og, g1 - g0, width)
             for image in range(g0 // height, (g1 - 1) // height + 1):
                 q0, q1 = max(g0 - image * height, 0), min(g1 - image * height, count)
                 if q0 >= q1:
@@ -236,27 +226,53 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
                     rows = image * height + q0 - g0
                     dest[...] = grid[:, :, rows : rows + q1 - q0, :col_count]
 
-    work = o * cg * sum(len(st[4]) for st in plan.stacks) * sum(len(p[3]) for p in plan.rows) * n * plan.plane
+    work = o * cg * sum(len(st[4]) for st in plan.stacks) * sum(len(p[3]) for p in plan.rows) * n * height * width
     threads = parallel.WORKERS if use_blas and blas.thread_control() and work >= PARALLEL_MIN_MACS else 1
     if threads == 1:
-        acc = scratch()
         for chunk in chunks:
-            run_chunk(chunk, acc)
+            run_chunk(chunk)
         return
     pending = iter(chunks)
     lock = threading.Lock()
 
     def worker(_):
-        acc = scratch()
         while True:
             with lock:
                 chunk = next(pending, None)
             if chunk is None:
                 return
-            run_chunk(chunk, acc)
+            run_chunk(chunk)
 
     with blas.single_threaded():
         parallel.run(worker, range(min(threads, len(chunks))))
+
+
+def _gather(plan: _Plan, key, low: int, rows: int, buffer: np.ndarray) -> np.ndarray:
+    """Grid rows [low, low + rows) of source `key` (zeros around the data), flat in buffer (C, >= rows*width)."""
+    (h0, q0, nr, sh), (w0, u0, nc, sw) = plan.sources[key]
+    x, height, width = plan.x, plan.height, plan.width
+    buffer[...] = 0
+    grid = buffer[:, : rows * width].reshape(buffer.shape[0], rows, width)
+    for image in range(low // height, min(x.shape[0], (low + rows - 1) // height + 1)):
+        lo, hi = max(low - image * height, q0), min(low + rows - image * height, q0 + nr)
+        if lo < hi and nc:
+            at = image * height - low
+            grid[:, at + lo : at + hi, u0 : u0 + nc] = x[image, :, h0 + sh * (lo - q0) : h0 + sh * (hi - 1 - q0) + 1 : sh,
+                                                         w0 : w0 + sw * (nc - 1) + 1 : sw]
+    return buffer
+
+
+_local = threading.local()
+
+
+def _scratch(name, shape, dtype) -> np.ndarray:
+    """A per-thread work array, reused from call to call (fresh pages cost more than the arithmetic on them)."""
+    cache = _local.__dict__.setdefault("arrays", {})
+    size = int(np.prod(shape))
+    held = cache.get(name)
+    if held is None or held.dtype != dtype or held.size < size:
+        held = cache[name] = np.empty(size, dtype)
+    return held[:size].reshape(shape)
 
 
 def _shifted(acc, plan: _Plan, og: int, k: int, length: int) -> np.ndarray:

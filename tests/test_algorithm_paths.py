@@ -124,7 +124,6 @@ def _phase_threads(monkeypatch, threads: int) -> None:
     monkeypatch.setattr(phases, "CHUNK_ELEMENTS", 64 if threads == 1 else 3000)
     monkeypatch.setattr(parallel, "WORKERS", threads)
     monkeypatch.setattr(phases, "PARALLEL_MIN_MACS", 0)
-    monkeypatch.setattr(phases, "PARALLEL_MIN_COPY", 0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
