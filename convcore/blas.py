@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-__all__ = ["available", "blasable", "gemm", "single_threaded", "thread_control"]
+__all__ = ["address", "available", "blasable", "gemm", "gemm_at", "single_threaded", "thread_control"]
 
 
 def _load() -> dict:
@@ -87,7 +87,8 @@ def single_threaded():
                 put(_single["saved"])
 _NO_TRANS = ctypes.c_char(b"N")
 _TRANS = ctypes.c_char(b"T")
-_SCALARS = {dtype: (np.ones(1, dtype), np.zeros(1, dtype)) for dtype in _ROUTINES}  # alpha = 1, beta in {0, 1}
+_SCALAR_ARRAYS = {dtype: (np.ones(1, dtype), np.zeros(1, dtype)) for dtype in _ROUTINES}  # alpha = 1, beta in {0, 1}
+_SCALARS = {dtype: (ones.ctypes.data, zeros.ctypes.data) for dtype, (ones, zeros) in _SCALAR_ARRAYS.items()}
 
 
 def available(dtype) -> bool:
@@ -116,6 +117,11 @@ def blasable(*matrices: np.ndarray) -> bool:
     return all(m.ndim == 2 and _layout(m) is not None for m in matrices)
 
 
+def address(a: np.ndarray) -> int:
+    """The address of a's first element (for gemm_at)."""
+    return a.__array_interface__["data"][0]
+
+
 def gemm(a: np.ndarray, b: np.ndarray, c: np.ndarray, accumulate: bool) -> None:
     """c = a @ b, or c += a @ b when accumulate, in place; a, b, c share one dtype and are blasable.
 
@@ -130,11 +136,23 @@ def gemm(a: np.ndarray, b: np.ndarray, c: np.ndarray, accumulate: bool) -> None:
     ldc = c.strides[0] // c.itemsize if m > 1 else n
     trans_a, lda = _layout(a)
     trans_b, ldb = _layout(b)
-    one, zero = _SCALARS[c.dtype]
+    _call(c.dtype, trans_a, trans_b, m, n, k, address(a), lda, address(b), ldb, address(c), max(1, ldc), accumulate)
+
+
+def gemm_at(dtype, m: int, n: int, k: int, a: int, lda: int, b: int, ldb: int, c: int, ldc: int, accumulate: bool) -> None:
+    """gemm() on raw addresses of row-major matrices (leading dimensions in elements), for hot loops.
+
+    The caller guarantees the bounds: a is m x k, b is k x n, c is m x n, each row `ld` elements after the last.
+    """
+    if m and n:
+        _call(dtype, _NO_TRANS, _NO_TRANS, m, n, k, a, max(1, lda), b, max(1, ldb), c, max(1, ldc), accumulate)
+
+
+def _call(dtype, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate) -> None:
+    one, zero = _SCALARS[dtype]
+    int_ = ctypes.c_int
     # row-major c = a @ b is column-major c.T = b.T @ a.T: pass b first
-    _ROUTINES[c.dtype](
-        ctypes.byref(trans_b), ctypes.byref(trans_a),
-        ctypes.byref(ctypes.c_int(n)), ctypes.byref(ctypes.c_int(m)), ctypes.byref(ctypes.c_int(k)),
-        one.ctypes.data, b.ctypes.data, ctypes.byref(ctypes.c_int(ldb)), a.ctypes.data, ctypes.byref(ctypes.c_int(lda)),
-        (one if accumulate else zero).ctypes.data, c.ctypes.data, ctypes.byref(ctypes.c_int(max(1, ldc))),
+    _ROUTINES[dtype](
+        ctypes.byref(trans_b), ctypes.byref(trans_a), ctypes.byref(int_(n)), ctypes.byref(int_(m)), ctypes.byref(int_(k)),
+        one, b, ctypes.byref(int_(ldb)), a, ctypes.byref(int_(lda)), one if accumulate else zero, c, ctypes.byref(int_(ldc)),
     )

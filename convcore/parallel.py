@@ -8,7 +8,9 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["WORKERS", "run", "spans"]
+import numpy as np
+
+__all__ = ["WORKERS", "each", "run", "scratch", "spans"]
 
 WORKERS = max(1, min(4, os.cpu_count() or 1))  # threads for one large call
 
@@ -37,3 +39,44 @@ def run(task, items) -> None:
     task(items[0])  # the calling thread does a share too
     for future in futures:
         future.result()
+
+
+def each(task, items, threads: int) -> None:
+    """task(item) for every item, on `threads` threads that take the next item as they finish one (a busy core
+    then slows its own share only)."""
+    items = list(items)
+    threads = max(1, min(threads, len(items)))
+    if threads == 1:
+        for item in items:
+            task(item)
+        return
+    pending = iter(items)
+    lock = threading.Lock()
+
+    def worker(_):
+        while True:
+            with lock:
+                item = next(pending, None)
+            if item is None:
+                return
+            task(item)
+
+    run(worker, range(threads))
+
+
+_local = threading.local()
+
+
+def scratch(name, shape, dtype) -> np.ndarray:
+    """A work array of this thread, reused from call to call (fresh pages cost more than the arithmetic on them).
+
+    Its contents are whatever the last user left; one array per name and thread, grown when too small.
+    """
+    cache = _local.__dict__.setdefault("arrays", {})
+    size = 1
+    for extent in shape:
+        size *= extent
+    held = cache.get(name)
+    if held is None or held.dtype != dtype or held.size < size:
+        held = cache[name] = np.empty(size, dtype)
+    return held[:size].reshape(shape)

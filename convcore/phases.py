@@ -16,7 +16,6 @@ The work runs in chunks of output rows (cache-sized), spread over the engine's t
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -188,8 +187,8 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
         span = g1 + max(row_shift for _, _, row_shift in taps) + 1 - low
         sources = {}
         for key in {(row_phase, st[0]) for _, row_phase, _ in taps for st in plan.stacks}:
-            sources[key] = _gather(plan, key, low, span, _scratch(("source", key), (c, source_length), result.dtype))
-        acc = _scratch("acc", (groups, len(plan.blocks) * og, rows_per_chunk * width + shift), result.dtype)
+            sources[key] = _gather(plan, key, low, span, parallel.scratch(("phase source", key), (c, source_length), result.dtype))
+        acc = parallel.scratch("phase acc", (groups, len(plan.blocks) * og, rows_per_chunk * width + shift), result.dtype)
         written = [False] * len(plan.blocks)
         for i, row_phase, row_shift in taps:
             for k, (col_phase, col_shift, b0, b1, _) in enumerate(plan.stacks):
@@ -197,16 +196,22 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
                 start = (g0 + row_shift - low) * width + col_shift
                 wm = plan.weights[i, k]
                 again = written[b0]
-                for g in range(groups):
-                    a = wm[g]
-                    b = src[g * cg : (g + 1) * cg, start : start + columns]
-                    c_ = acc[g, b0 * og : b1 * og, :columns]
-                    if use_blas:
-                        blas.gemm(a, b, c_, accumulate=again)
-                    elif again:
-                        c_ += a @ b
-                    else:
-                        np.matmul(a, b, out=c_)
+                if use_blas:  # raw addresses: this loop runs a GEMM per group, and views cost more than BLAS here
+                    item, src_ld, acc_ld = src.itemsize, src.shape[1], acc.shape[2]
+                    src_at, acc_at, w_at = blas.address(src), blas.address(acc), blas.address(wm)
+                    m = (b1 - b0) * og
+                    for g in range(groups):
+                        blas.gemm_at(result.dtype, m, columns, cg, w_at + g * m * cg * item, cg,
+                                     src_at + (g * cg * src_ld + start) * item, src_ld,
+                                     acc_at + (g * acc.shape[1] + b0 * og) * acc_ld * item, acc_ld, again)
+                else:
+                    for g in range(groups):
+                        a, b = wm[g], src[g * cg : (g + 1) * cg, start : start + columns]
+                        c_ = acc[g, b0 * og : b1 * og, :columns]
+                        if again:
+                            c_ += a @ b
+                        else:
+                            np.matmul(a, b, out=c_)
                 written[b0:b1] = [True] * (b1 - b0)
         for col_first, col_step, col_count, members in plan.cols:
             # sum the blocks on the flat rows (long contiguous runs), then strided copies drop the garbage columns
@@ -229,22 +234,10 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
     work = o * cg * sum(len(st[4]) for st in plan.stacks) * sum(len(p[3]) for p in plan.rows) * n * height * width
     threads = parallel.WORKERS if use_blas and blas.thread_control() and work >= PARALLEL_MIN_MACS else 1
     if threads == 1:
-        for chunk in chunks:
-            run_chunk(chunk)
-        return
-    pending = iter(chunks)
-    lock = threading.Lock()
-
-    def worker(_):
-        while True:
-            with lock:
-                chunk = next(pending, None)
-            if chunk is None:
-                return
-            run_chunk(chunk)
-
-    with blas.single_threaded():
-        parallel.run(worker, range(min(threads, len(chunks))))
+        parallel.each(run_chunk, chunks, 1)
+    else:
+        with blas.single_threaded():
+            parallel.each(run_chunk, chunks, threads)
 
 
 def _gather(plan: _Plan, key, low: int, rows: int, buffer: np.ndarray) -> np.ndarray:
@@ -260,19 +253,6 @@ def _gather(plan: _Plan, key, low: int, rows: int, buffer: np.ndarray) -> np.nda
             grid[:, at + lo : at + hi, u0 : u0 + nc] = x[image, :, h0 + sh * (lo - q0) : h0 + sh * (hi - 1 - q0) + 1 : sh,
                                                          w0 : w0 + sw * (nc - 1) + 1 : sw]
     return buffer
-
-
-_local = threading.local()
-
-
-def _scratch(name, shape, dtype) -> np.ndarray:
-    """A per-thread work array, reused from call to call (fresh pages cost more than the arithmetic on them)."""
-    cache = _local.__dict__.setdefault("arrays", {})
-    size = int(np.prod(shape))
-    held = cache.get(name)
-    if held is None or held.dtype != dtype or held.size < size:
-        held = cache[name] = np.empty(size, dtype)
-    return held[:size].reshape(shape)
 
 
 def _shifted(acc, plan: _Plan, og: int, k: int, length: int) -> np.ndarray:
