@@ -27,6 +27,7 @@ __all__ = ["correlate_phases", "transpose_phases"]
 
 CHUNK_ELEMENTS = 1 << 19  # the stacked accumulator of one chunk of output rows holds about this many elements
 PARALLEL_MIN_MACS = 1 << 24  # calls with at least this many multiply-adds spread their chunks over threads
+CHUNKS_PER_THREAD = 4  # at least this many chunks per thread, so that a thread slowed by a busy core can be helped
 STACK_BELOW = 128  # layers with fewer output channels per group stack their kernel columns into one GEMM
 
 
@@ -161,7 +162,9 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
     og, cg = o // groups, c // groups
     height, width = plan.height, plan.width
     shift = max([0] + plan.blocks)
-    rows_per_chunk = max(1, CHUNK_ELEMENTS // max(1, groups * len(plan.blocks) * og * width))
+    total_rows = sum((n - 1) * height + count for _, _, count, taps in plan.rows if taps)
+    rows_per_chunk = max(1, min(CHUNK_ELEMENTS // max(1, groups * len(plan.blocks) * og * width),
+                                -(-total_rows // (CHUNKS_PER_THREAD * parallel.WORKERS))))  # enough chunks to share
     chunks = []  # (row phase, first grid row, stop grid row) over the whole batch: chunks may span images
     for r, (first, step, count, taps) in enumerate(plan.rows):
         if not taps or not plan.stacks:
