@@ -232,6 +232,28 @@ def test_default_dispatch_rules():
 
 # ---------------------------------------------------------------- the BLAS helper itself
 
+@pytest.mark.parametrize("loader", ["_numpy_openblas", "_scipy_blas"])
+def test_each_blas_source_gives_torch_numbers(monkeypatch, loader):
+    """The engine calls whichever BLAS it finds first; the others must work as well (ILP64 and LP64 interfaces)."""
+    try:
+        found = getattr(blas, loader)()
+    except Exception as error:  # this build does not ship that BLAS: nothing to check
+        pytest.skip(f"{loader} is not available here: {error}")
+    if found is None:
+        pytest.skip(f"{loader} is not available here")
+    name, routines, int_type, threads = found
+    monkeypatch.setattr(blas, "_ROUTINES", routines)
+    monkeypatch.setattr(blas, "_INT", int_type)
+    monkeypatch.setattr(blas, "_THREADS", threads)
+    _force(monkeypatch, "phases")
+    _phase_threads(monkeypatch, 2)
+    for dtype in DTYPES:
+        _check_conv2d(MIXING[1], dtype, seed=10)
+        _check_transpose(TRANSPOSED[1], dtype, seed=10)
+    _force(monkeypatch, "banded")
+    _check_conv2d(DEPTHWISE[0], np.float64, seed=10)
+
+
 def test_single_threaded_blas_nests_and_restores():
     """The engine's threads switch BLAS's own threads off while any of them runs, and back on after the last."""
     if not blas.thread_control():
