@@ -6,7 +6,8 @@
 
 Each function is timed in its own block of calls (libraries' thread pools spin-wait after a call and slow each other
 when calls alternate), blocks alternate over --rounds (so a burst of load on the shared machine hits all of them),
-and the table shows medians of all calls. ratio = convcore / torch in the
+and the table shows medians of all calls. Ratios are paired: the median over rounds of (convcore's block median /
+the other's block median), so load that comes and goes between rounds cancels out. ratio = convcore / torch in the
 same run. Peak extra memory of the 4K case is measured separately with tracemalloc (numpy reports its buffers to it).
 The machine is shared: rerun a case before concluding anything from one run.
 """
@@ -28,7 +29,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import convcore  # noqa: E402
-from convcore import functional, parallel  # noqa: E402
+from convcore import blas, functional, parallel  # noqa: E402
 
 
 @dataclass
@@ -151,14 +152,21 @@ def run_case(case: Case, rounds: int, repeat: int | None, budget: float) -> dict
             slow[k] = once > SLOW
             times[k] = [once] if slow[k] else []
             counts[k] = repeat or (1 if slow[k] else int(min(high, max(low, budget / once))))
+        per_round = {k: [] for k in fns}  # block medians, paired by round
         for round_ in range(rounds):
             for k, f in fns.items():
                 if slow[k] and round_ >= SLOW_ROUNDS:
                     continue  # seconds a call: three samples are enough to show the order of magnitude
-                times[k] += block_times(f, counts[k], warm_up=not slow[k])
+                block = block_times(f, counts[k], warm_up=not slow[k])
+                times[k] += block
+                per_round[k].append(float(np.median(block)))
     for k, v in times.items():
         result[k] = float(np.median(v))
         result[k + "_n"] = len(v)
+    for other in ("torch", "scipy"):
+        if other in fns:
+            pairs = [ours_ / theirs_ for ours_, theirs_ in zip(per_round["convcore"], per_round[other])]
+            result["ratio_" + other] = float(np.median(pairs)) if not slow[other] else result["convcore"] / result[other]
     if case.memory:
         result["peak_extra"] = peak_extra_bytes(ours) / x.nbytes
     return result
@@ -173,7 +181,7 @@ def algorithm_of(case: Case, x: np.ndarray, w: np.ndarray) -> str:
         pad = pair(kw.get("padding", 0))
         out = convcore.conv2d_output_size(x.shape[2:], w.shape[2:], stride, pad, dilation)
         return functional.choose_algorithm(x.shape, w.shape, stride, dilation, groups, out, x.dtype)
-    return functional.choose_transpose_algorithm(x.shape, w.shape, x.dtype)
+    return functional.choose_transpose_algorithm(x.shape, w.shape)
 
 
 def fmt_time(seconds: float, micro: bool) -> str:
@@ -191,7 +199,7 @@ def print_table(results: list[dict]) -> None:
     print("-" * len(head))
     for r in results:
         c: Case = r["case"]
-        ratio = r["convcore"] / r["torch"]
+        ratio = r["ratio_torch"]
         checks = []
         if c.micro:
             target = f"{c.target_us:.0f}us"
@@ -202,7 +210,7 @@ def print_table(results: list[dict]) -> None:
         line = f"{c.label:34s} {r['algorithm']:9s} {fmt_time(r['convcore'], c.micro)} {fmt_time(r['torch'], c.micro)} " \
                f"{ratio:6.3f} {target:>7s}  "
         if "scipy" in r:
-            vs = r["convcore"] / r["scipy"]
+            vs = r["ratio_scipy"]
             line += f"{fmt_time(r['scipy'], c.micro)} {vs:8.3f} "
             line += f"{'<=' + format(c.scipy_target, 'g') if c.scipy_target else '':>6s}  "
             if c.scipy_target:
@@ -223,7 +231,7 @@ def print_table(results: list[dict]) -> None:
 
 def environment() -> str:
     notes = [f"numpy {np.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
-             f"{os.cpu_count()} CPUs, convcore workers {parallel.WORKERS}"]
+             f"{os.cpu_count()} CPUs, convcore workers {parallel.WORKERS}, convcore's GEMMs through {blas.source()}"]
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
         if os.environ.get(var):
             notes.append(f"WARNING {var}={os.environ[var]} is set (it can slow BLAS; unset it for this command)")

@@ -9,9 +9,12 @@ output phases, and the heavy work is BLAS GEMM, strided numpy arithmetic or FFT,
 - "per_tap": other depthwise filters (strided) accumulate weight x shifted input tap by tap on cache-sized row
   blocks, split over threads; memory stays at the output's size.
 - "fft": large kernels, as a product of spectra (scipy.fft with workers).
-- "phases": channel-mixing layers, one BLAS GEMM per tap on a flat channel-major buffer with the polyphase split
-  for strides (convcore.phases); the transposed op works per output phase the same way.
+- "phases": channel-mixing layers (and large transposed convolutions): per chunk of output rows, one GEMM per kernel
+  tap on a flat channel-major copy of the rows it reads, with the polyphase split for strides; the transposed op
+  works per output phase the same way (convcore.phases). No im2col copy, no scatter-add, threads over chunks.
 - "scatter" (transposed op, small calls): one GEMM, then a scatter-add per tap.
+
+Large calls run on a small thread pool (convcore.parallel) with BLAS's own threads off; small calls never touch it.
 """
 from __future__ import annotations
 
@@ -19,9 +22,9 @@ import numpy as np
 from scipy import fft as sfft
 
 from . import blas, parallel
+from .banded import correlate_banded
 from .padding import pad2d
 from .params import ConvCall, Pads, Pair, conv2d_call, conv_transpose2d_call
-from .banded import correlate_banded
 from .phases import correlate_phases, transpose_phases
 
 __all__ = ["conv2d", "conv_transpose2d", "correlate", "transpose", "transpose_full", "choose_algorithm",
@@ -33,7 +36,7 @@ FFT_MIN_TAPS = 100  # kernels of at least 10x10 taps ...
 FFT_MIN_PIXELS = 64 * 64  # ... on outputs at least this large go through the FFT
 BANDED_MIN_PIXELS = 64 * 64  # stride-1 depthwise outputs (per image and channel) at least this large: banded GEMMs
 PER_TAP_MIN_PIXELS = 64 * 64  # other depthwise outputs at least this large go tap by tap
-PHASES_MIN_MACS = 1 << 22  # channel-mixing calls with at least this many multiply-adds use per-tap BLAS GEMMs
+PHASES_MIN_MACS = 1 << 22  # channel-mixing calls with at least this many multiply-adds use the phase GEMMs
 PARALLEL_MIN_ELEMENTS = 1 << 18  # per-tap outputs at least this large are split over threads
 ROW_BLOCK_ELEMENTS = 1 << 16  # per-tap accumulation works on row blocks of about this many elements (cache-sized)
 
@@ -75,7 +78,7 @@ def choose_algorithm(x_shape, w_shape, stride: Pair, dilation: Pair, groups: int
         return "banded"
     if cg == 1 and pixels >= PER_TAP_MIN_PIXELS:
         return "per_tap"
-    if n * o * cg * kh * kw * pixels >= PHASES_MIN_MACS and blas.available(dtype):
+    if n * o * cg * kh * kw * pixels >= PHASES_MIN_MACS:
         return "phases"
     return "im2col"
 
@@ -195,11 +198,11 @@ def _correlate_fft(x, w, stride, dilation, groups, padding, out):
     return np.ascontiguousarray(y, dtype=x.dtype)
 
 
-def choose_transpose_algorithm(x_shape, w_shape, dtype) -> str:
+def choose_transpose_algorithm(x_shape, w_shape) -> str:
     """The conv_transpose2d algorithm for these shapes: "phases" or "scatter" (see the module docstring)."""
     n, cin = x_shape[0], x_shape[1]
     og, kh, kw = w_shape[1:]
-    if n * cin * og * kh * kw * x_shape[2] * x_shape[3] >= PHASES_MIN_MACS and blas.available(dtype):
+    if n * cin * og * kh * kw * x_shape[2] * x_shape[3] >= PHASES_MIN_MACS:
         return "phases"
     return "scatter"
 
@@ -213,7 +216,7 @@ def transpose(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, output_
                  + output_padding[a] + 1 for a in (0, 1))
     if n == 0 or og == 0 or x.shape[1] == 0:
         return np.zeros((n, og * groups) + size, x.dtype)
-    if choose_transpose_algorithm(x.shape, w.shape, x.dtype) == "phases":
+    if choose_transpose_algorithm(x.shape, w.shape) == "phases":
         return transpose_phases(x, w, stride, padding, output_padding, dilation, groups)
     full = transpose_full(x, w, stride, dilation, groups)
     (ph, pw), (h_out, w_out) = padding, size

@@ -185,17 +185,24 @@ def test_transposed_paths(monkeypatch, case, dtype, algorithm):
     _phase_threads(monkeypatch, 2 if algorithm.endswith("threads") else 1)
     algorithm = algorithm.split("-")[0]
     x_shape, w_shape, _ = case
-    assert cf.choose_transpose_algorithm(x_shape, w_shape, np.dtype(dtype)) == algorithm
+    assert cf.choose_transpose_algorithm(x_shape, w_shape) == algorithm
     _check_transpose(case, dtype, seed=5)
 
 
-def test_phases_path_without_blas_falls_back_to_numpy(monkeypatch):
-    """The numpy fallback of the per-tap GEMM (for a scipy without the raw BLAS routines) gives the same numbers."""
-    _force(monkeypatch, "phases")
-    monkeypatch.setattr(blas, "available", lambda dtype: True)  # dispatch as if BLAS were there ...
-    monkeypatch.setattr(phases.blas, "available", lambda dtype: False)  # ... but accumulate with numpy
+def test_without_raw_blas_the_large_paths_fall_back_to_numpy(monkeypatch):
+    """A numpy/scipy build without the raw GEMM routines: the phase path accumulates with numpy's matmul, and
+    depthwise filters go tap by tap; same numbers."""
+    monkeypatch.setattr(blas, "available", lambda dtype: False)
+    monkeypatch.setattr(cf, "PHASES_MIN_MACS", 0)
+    monkeypatch.setattr(cf, "BANDED_MIN_PIXELS", 0)
+    monkeypatch.setattr(cf, "PER_TAP_MIN_PIXELS", 0)
+    monkeypatch.setattr(cf, "FFT_MIN_TAPS", NEVER)
+    _phase_threads(monkeypatch, 2)
     for case in MIXING[:3]:
+        assert _conv2d_path(*case, np.float64) == "phases"
         _check_conv2d(case, np.float64, seed=6)
+    assert _conv2d_path(*DEPTHWISE[0], np.float64) == "per_tap"
+    _check_conv2d(DEPTHWISE[0], np.float64, seed=6)
     _check_transpose(TRANSPOSED[1], np.float64, seed=6)
 
 
@@ -226,8 +233,8 @@ def test_default_dispatch_rules():
     assert cf.choose_algorithm((1, 3, 1024, 1024), (3, 1, 15, 15), (1, 1), (1, 1), 3, (1024, 1024), f32) == "fft"
     assert cf.choose_algorithm((8, 64, 56, 56), (64, 64, 3, 3), (1, 1), (1, 1), 1, (56, 56), f32) == "phases"
     assert cf.choose_algorithm((8, 64, 56, 56), (64, 16, 3, 3), (1, 1), (1, 1), 4, (56, 56), f32) == "phases"
-    assert cf.choose_transpose_algorithm((1, 64, 128, 128), (64, 32, 4, 4), f32) == "phases"
-    assert cf.choose_transpose_algorithm((1, 1, 3, 3), (1, 1, 3, 3), f32) == "scatter"
+    assert cf.choose_transpose_algorithm((1, 64, 128, 128), (64, 32, 4, 4)) == "phases"
+    assert cf.choose_transpose_algorithm((1, 1, 3, 3), (1, 1, 3, 3)) == "scatter"
 
 
 # ---------------------------------------------------------------- the BLAS helper itself
