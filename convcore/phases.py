@@ -25,7 +25,7 @@ from .params import Pads, Pair
 
 __all__ = ["correlate_phases", "transpose_phases"]
 
-CHUNK_ELEMENTS = 1 << 19  # the stacked accumulator of one chunk of output rows holds about this many elements
+CHUNK_ELEMENTS = 1 << 19  # a chunk's accumulator (and its gathered source rows) hold about this many elements
 PARALLEL_MIN_MACS = 1 << 24  # calls with at least this many multiply-adds spread their chunks over threads
 CHUNKS_PER_THREAD = 4  # at least this many chunks per thread, so that a thread slowed by a busy core can be helped
 # Layers with fewer output channels per group than this stack their kernel columns into one GEMM: +15% with
@@ -165,7 +165,8 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
     height, width = plan.height, plan.width
     shift = max([0] + plan.blocks)
     total_rows = sum((n - 1) * height + count for _, _, count, taps in plan.rows if taps)
-    rows_per_chunk = max(1, min(CHUNK_ELEMENTS // max(1, groups * len(plan.blocks) * og * width),
+    per_row = width * max(groups * len(plan.blocks) * og, len(plan.sources) * c)  # accumulator or gathered sources
+    rows_per_chunk = max(1, min(CHUNK_ELEMENTS // per_row,
                                 -(-total_rows // (CHUNKS_PER_THREAD * parallel.WORKERS))))  # enough chunks to share
     chunks = []  # (row phase, first grid row, stop grid row) over the whole batch: chunks may span images
     for r, (first, step, count, taps) in enumerate(plan.rows):
