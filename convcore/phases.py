@@ -1,18 +1,20 @@
-"""Channel-mixing convolutions as BLAS GEMMs on a flat, channel-major buffer: no window copy, no scatter-add.
+"""Channel-mixing convolutions as BLAS GEMMs on a flat, channel-major copy of the input: no im2col, no scatter-add.
 
 With stride 1, flatten the zero-padded batch to X (C, N*Hp*Wp): tap (i, j) then reads X at the constant offset
-i*d*Wp + j*d, so the correlation is a sum over taps of W[:, :, i, j] @ X[:, offset : offset + L]. Columns that run
-past a row's end are garbage and are dropped when the result is written out.
-
-Each GEMM stacks the taps of one kernel row along its output rows: Y = [W[:, :, i, j] for every j] @ X[:, row
-offset i : ...], accumulated over i by BLAS, and the kernel columns are summed at the end with their shifts j*d.
-The stacked GEMM (kW x C_out rows) runs BLAS far more efficiently than one small GEMM per tap.
+i*d*Wp + j*d, so the correlation is a sum over taps of W[:, :, i, j] @ X[:, offset : offset + L], accumulated in
+place by BLAS (beta = 1). Columns that run past a row's end are garbage and are dropped when the result is written.
+The zeros after one row's data double as the zeros before the next row's, so a row is data + max(pad before, pad
+after) long, which keeps the garbage to a few percent.
 
 Strides: the polyphase split turns stride s into s*s stride-1 sub-grids of the padded input (a tap reads one).
 The transposed op works per output phase: output rows y = s*q + a take the kernel rows i with (a + p - i*d)
-divisible by s, a stride-1 correlation with that sub-kernel; no zero insertion.
+divisible by s, a stride-1 correlation with that sub-kernel; no zero insertion. Its kernel columns go to separate
+accumulator blocks (one GEMM for all of them), summed into their output column phases at the end; forward layers
+with few output channels can stack their kernel columns the same way (STACK_BELOW).
 
-The work runs in chunks of output rows (cache-sized), spread over the engine's threads with single-threaded BLAS.
+The work runs in chunks of output rows: each gathers the input rows it reads into per-thread scratch (memory grows
+with the output, not the input x kernel area), runs its GEMMs and writes its rows; chunks are shared by the engine's
+threads, with BLAS's own threads off.
 """
 from __future__ import annotations
 
@@ -157,14 +159,12 @@ def transpose_phases(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, 
 
 
 def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
-    """Fill result (N, O, H_out, W_out) from the plan: per chunk of output rows, gather the sources' rows, run the
-    stacked GEMMs, then sum the blocks into the output."""
+    """Fill result (N, O, H_out, W_out) from the plan, chunk by chunk of output rows."""
     n, o = result.shape[:2]
-    c = plan.x.shape[1]
-    og, cg = o // groups, c // groups
-    height, width = plan.height, plan.width
+    og, c = o // groups, plan.x.shape[1]
+    width = plan.width
     shift = max([0] + plan.blocks)
-    total_rows = sum((n - 1) * height + count for _, _, count, taps in plan.rows if taps)
+    total_rows = sum((n - 1) * plan.height + count for _, _, count, taps in plan.rows if taps)
     per_row = width * max(groups * len(plan.blocks) * og, len(plan.sources) * c)  # accumulator or gathered sources
     rows_per_chunk = max(1, min(CHUNK_ELEMENTS // per_row,
                                 -(-total_rows // (CHUNKS_PER_THREAD * parallel.WORKERS))))  # enough chunks to share
@@ -173,77 +173,92 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
         if not taps or not plan.stacks:
             result[:, :, first::step][:, :, :count] = 0  # no kernel tap reaches these rows
             continue
-        last = (n - 1) * height + count  # rows past the last image's output are not needed
+        last = (n - 1) * plan.height + count  # rows past the last image's output are not needed
         chunks += [(r, g0, min(last, g0 + rows_per_chunk)) for g0 in range(0, last, rows_per_chunk)]
     if not chunks:
         return
-    use_blas = blas.available(result.dtype)
-    by_group = result.reshape(n, groups, og, result.shape[2], result.shape[3])  # a view: result is contiguous
     reach = max(row_shift for *_, taps in plan.rows for _, _, row_shift in taps)
     col_reach = max(col_shift for _, col_shift, *_ in plan.stacks)
-    source_rows = rows_per_chunk + reach + 1  # + 1: reads past a row's end run into the next row's leading zeros
-    source_length = source_rows * width + shift + col_reach
+    source_shape = (c, (rows_per_chunk + reach + 1) * width + shift + col_reach)  # + 1 row: reads past a row's end
+    acc_shape = (groups, len(plan.blocks) * og, rows_per_chunk * width + shift)
+    by_group = result.reshape(n, groups, og, result.shape[2], result.shape[3])  # a view: result is contiguous
 
     def run_chunk(chunk):
         r, g0, g1 = chunk
-        first, step, count, taps = plan.rows[r]
-        length = (g1 - g0) * width
-        columns = length + shift
+        taps = plan.rows[r][3]
         low = g0 + min(row_shift for _, _, row_shift in taps)
         span = g1 + max(row_shift for _, _, row_shift in taps) + 1 - low
-        sources = {}
-        for key in {(row_phase, st[0]) for _, row_phase, _ in taps for st in plan.stacks}:
-            sources[key] = _gather(plan, key, low, span, parallel.scratch(("phase source", key), (c, source_length), result.dtype))
-        acc = parallel.scratch("phase acc", (groups, len(plan.blocks) * og, rows_per_chunk * width + shift), result.dtype)
-        written = [False] * len(plan.blocks)
-        for i, row_phase, row_shift in taps:
-            for k, (col_phase, col_shift, b0, b1, _) in enumerate(plan.stacks):
-                src = sources[row_phase, col_phase]
-                start = (g0 + row_shift - low) * width + col_shift
-                wm = plan.weights[i, k]
-                again = written[b0]
-                if use_blas:  # raw addresses: this loop runs a GEMM per group, and views cost more than BLAS here
-                    item, src_ld, acc_ld = src.itemsize, src.shape[1], acc.shape[2]
-                    src_at, acc_at, w_at = blas.address(src), blas.address(acc), blas.address(wm)
-                    m = (b1 - b0) * og
-                    for g in range(groups):
-                        blas.gemm_at(result.dtype, m, columns, cg, w_at + g * m * cg * item, cg,
-                                     src_at + (g * cg * src_ld + start) * item, src_ld,
-                                     acc_at + (g * acc.shape[1] + b0 * og) * acc_ld * item, acc_ld, again)
-                else:
-                    for g in range(groups):
-                        a, b = wm[g], src[g * cg : (g + 1) * cg, start : start + columns]
-                        c_ = acc[g, b0 * og : b1 * og, :columns]
-                        if again:
-                            c_ += a @ b
-                        else:
-                            np.matmul(a, b, out=c_)
-                written[b0:b1] = [True] * (b1 - b0)
-        for col_first, col_step, col_count, members in plan.cols:
-            # sum the blocks on the flat rows (long contiguous runs), then strided copies drop the garbage columns
-            total = _shifted(acc, plan, og, members[0], length) if members else None
-            for k in members[1:]:
-                total += _shifted(acc, plan, og, k, length)
-            grid = None if total is None else total.reshape(groups, og, g1 - g0, width)
-            for image in range(g0 // height, (g1 - 1) // height + 1):
-                q0, q1 = max(g0 - image * height, 0), min(g1 - image * height, count)
-                if q0 >= q1:
-                    continue
-                dest = by_group[image, :, :, first + step * q0 : first + step * (q1 - 1) + 1 : step, col_first::col_step]
-                dest = dest[..., :col_count]  # (groups, og, rows, columns), a view of result
-                if grid is None:
-                    dest[...] = 0
-                else:
-                    rows = image * height + q0 - g0
-                    dest[...] = grid[:, :, rows : rows + q1 - q0, :col_count]
+        sources = {key: _gather(plan, key, low, span, parallel.scratch(("phase source", key), source_shape, result.dtype))
+                   for key in {(row_phase, st[0]) for _, row_phase, _ in taps for st in plan.stacks}}
+        acc = parallel.scratch("phase acc", acc_shape, result.dtype)
+        _multiply(plan, taps, sources, (g0 - low) * width, (g1 - g0) * width + shift, groups, acc)
+        _write(plan, chunk, acc, by_group)
 
-    work = o * cg * sum(len(st[4]) for st in plan.stacks) * sum(len(p[3]) for p in plan.rows) * n * height * width
-    threads = parallel.WORKERS if use_blas and blas.thread_control() and work >= PARALLEL_MIN_MACS else 1
-    if threads == 1:
+    work = o * (c // groups) * sum(len(st[4]) for st in plan.stacks) * sum(len(p[3]) for p in plan.rows) * n * plan.height * width
+    use_threads = blas.available(result.dtype) and blas.thread_control() and work >= PARALLEL_MIN_MACS
+    if not use_threads or parallel.WORKERS == 1:
         parallel.each(run_chunk, chunks, 1)
     else:
         with blas.single_threaded():
-            parallel.each(run_chunk, chunks, threads)
+            parallel.each(run_chunk, chunks, parallel.WORKERS)
+
+
+def _multiply(plan: _Plan, taps, sources: dict, offset: int, columns: int, groups: int, acc: np.ndarray) -> None:
+    """acc[:, blocks, :columns] (+)= the stacked weights of every tap @ its source's columns from offset + its shift."""
+    og = acc.shape[1] // len(plan.blocks)
+    cg = next(iter(sources.values())).shape[0] // groups
+    dtype = acc.dtype
+    use_blas = blas.available(dtype)
+    written = [False] * len(plan.blocks)
+    for i, row_phase, row_shift in taps:
+        for k, (col_phase, col_shift, b0, b1, _) in enumerate(plan.stacks):
+            src = sources[row_phase, col_phase]
+            start = offset + row_shift * plan.width + col_shift
+            wm = plan.weights[i, k]
+            again = written[b0]
+            if use_blas:  # raw addresses: this loop runs a GEMM per group, and views cost more than BLAS here
+                item, src_ld, acc_ld = src.itemsize, src.shape[1], acc.shape[2]
+                src_at, acc_at, w_at = blas.address(src), blas.address(acc), blas.address(wm)
+                m = (b1 - b0) * og
+                for g in range(groups):
+                    blas.gemm_at(dtype, m, columns, cg, w_at + g * m * cg * item, cg,
+                                 src_at + (g * cg * src_ld + start) * item, src_ld,
+                                 acc_at + (g * acc.shape[1] + b0 * og) * acc_ld * item, acc_ld, again)
+            else:
+                for g in range(groups):
+                    a, b = wm[g], src[g * cg : (g + 1) * cg, start : start + columns]
+                    c = acc[g, b0 * og : b1 * og, :columns]
+                    if again:
+                        c += a @ b
+                    else:
+                        np.matmul(a, b, out=c)
+            written[b0:b1] = [True] * (b1 - b0)
+
+
+def _write(plan: _Plan, chunk, acc: np.ndarray, by_group: np.ndarray) -> None:
+    """Sum the chunk's accumulator blocks into their output column phases (garbage columns and rows dropped)."""
+    r, g0, g1 = chunk
+    first, step, count, _ = plan.rows[r]
+    groups, og = by_group.shape[1:3]
+    height, width = plan.height, plan.width
+    length = (g1 - g0) * width
+    for col_first, col_step, col_count, members in plan.cols:
+        # sum the blocks on the flat rows (long contiguous runs), then strided copies drop the garbage columns
+        total = _shifted(acc, plan, og, members[0], length) if members else None
+        for k in members[1:]:
+            total += _shifted(acc, plan, og, k, length)
+        grid = None if total is None else total.reshape(groups, og, g1 - g0, width)
+        for image in range(g0 // height, (g1 - 1) // height + 1):
+            q0, q1 = max(g0 - image * height, 0), min(g1 - image * height, count)
+            if q0 >= q1:
+                continue
+            dest = by_group[image, :, :, first + step * q0 : first + step * (q1 - 1) + 1 : step, col_first::col_step]
+            dest = dest[..., :col_count]  # (groups, og, rows, columns), a view of result
+            if grid is None:
+                dest[...] = 0
+            else:
+                rows = image * height + q0 - g0
+                dest[...] = grid[:, :, rows : rows + q1 - q0, :col_count]
 
 
 def _gather(plan: _Plan, key, low: int, rows: int, buffer: np.ndarray) -> np.ndarray:
