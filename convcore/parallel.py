@@ -18,9 +18,9 @@ _pool: ThreadPoolExecutor | None = None
 _lock = threading.Lock()
 
 
-def spans(length: int, parts: int, align: int = 1) -> list[tuple[int, int]]:
-    """[0, length) cut into at most `parts` contiguous, non-empty (start, stop) ranges; starts are multiples of align."""
-    step = -(-max(1, -(-length // max(1, parts))) // align) * align
+def spans(length: int, parts: int) -> list[tuple[int, int]]:
+    """[0, length) cut into at most `parts` contiguous, non-empty (start, stop) ranges."""
+    step = max(1, -(-length // max(1, parts)))
     return [(start, min(length, start + step)) for start in range(0, length, step)]
 
 
