@@ -6,11 +6,11 @@ place by BLAS (beta = 1). Columns that run past a row's end are garbage and are 
 The zeros after one row's data double as the zeros before the next row's, so a row is data + max(pad before, pad
 after) long, which keeps the garbage to a few percent.
 
-Strides: the polyphase split turns stride s into s*s stride-1 sub-grids of the padded input (a tap reads one).
-The transposed op works per output phase: output rows y = s*q + a take the kernel rows i with (a + p - i*d)
-divisible by s, a stride-1 correlation with that sub-kernel; no zero insertion. Its kernel columns go to separate
-accumulator blocks (one GEMM for all of them), summed into their output column phases at the end; forward layers
-with few output channels can stack their kernel columns the same way (STACK_BELOW).
+Strides: the polyphase split turns stride s into s*s stride-1 sub-grids of the padded input, stacked along the
+channels; the taps that share a shift (one per phase) then form one GEMM over their phases' channels. The
+transposed op works per output phase: output rows y = s*q + a take the kernel rows i with (a + p - i*d) divisible
+by s, a stride-1 correlation with that sub-kernel (no zero insertion); its kernel columns go to separate accumulator
+blocks of one GEMM, summed into their output column phases at the end.
 
 The work runs in chunks of output rows: each gathers the input rows it reads into per-thread scratch (memory grows
 with the output, not the input x kernel area), runs its GEMMs and writes its rows; chunks are shared by the engine's
@@ -18,6 +18,7 @@ threads, with BLAS's own threads off.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,22 +31,21 @@ __all__ = ["correlate_phases", "transpose_phases"]
 CHUNK_ELEMENTS = 1 << 19  # a chunk's accumulator (and its gathered source rows) hold about this many elements
 PARALLEL_MIN_MACS = 1 << 24  # calls with at least this many multiply-adds spread their chunks over threads
 CHUNKS_PER_THREAD = 4  # at least this many chunks per thread, so that a thread slowed by a busy core can be helped
-# Layers with fewer output channels per group than this stack their kernel columns into one GEMM: +15% with
-# scipy's OpenBLAS 0.3.30 at 64 channels; numpy's newer OpenBLAS runs narrow GEMMs as fast, and stacking costs a pass.
-STACK_BELOW = 0 if blas.source() == "numpy's OpenBLAS" else 128
+MAX_ORDERED_PHASES = 6  # up to this many phases, every order is tried for the longest stacked GEMMs
 
 
 @dataclass
 class _Plan:
     """What to multiply and where to write, for one call (see the module docstring).
 
-    The sources are flat channel-major grids of `height` x `width` per image, gathered chunk by chunk from x:
-    sources[(row phase, column phase)] = ((first input row, first grid row, rows, row step), (the same for columns)).
-    The accumulator of a chunk holds one block of O rows per entry of `blocks` (the column shift its block is read
-    with). stacks: GEMMs per kernel row, as (source column phase, source column shift, first block, stop block,
-    kernel columns). rows: per output row phase, (first output row, row step, row count, [(kernel row i, source row
-    phase, row shift)]). cols: per output column phase, (first output column, column step, column count, [blocks
-    summed into it]). weights[i, stack]: (groups, stacked O/groups, C/groups).
+    sources: {key: [phase spec per channel block]}: flat channel-major grids of `height` x `width` per image,
+    gathered chunk by chunk from x. A source stacks its phases along the channels, group by group (group g's rows
+    are g*len*C/groups + block*C/groups + c); a phase spec is ((first input row, first grid row, rows, row step),
+    (the same for columns)). The accumulator of a chunk holds one block of O rows per entry of `blocks` (the column
+    shift the block is read with). rows: per output row phase, (first output row, row step, row count, terms), a
+    term being one GEMM per group: (source key, first channel, channels, row shift, column shift, first block, stop
+    block, weights (groups, blocks * O/groups, channels)). cols: per output column phase, (first output column,
+    column step, column count, [blocks summed into it]).
     """
 
     x: np.ndarray
@@ -53,10 +53,8 @@ class _Plan:
     height: int
     width: int
     blocks: list
-    stacks: list
     rows: list
     cols: list
-    weights: dict
 
 
 def correlate_phases(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair, groups: int, padding: Pads,
@@ -67,30 +65,42 @@ def correlate_phases(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair,
     (top, _), (left, _) = padding
     row_taps, row_phases, height = _grid_axis(h, kh, stride[0], dilation[0], top, out[0])
     col_taps, col_phases, width = _grid_axis(wd, kw, stride[1], dilation[1], left, out[1])
-    sources = {(a, b): ((row_phases[a][0], row_phases[a][1], row_phases[a][2], stride[0]),
-                        (col_phases[b][0], col_phases[b][1], col_phases[b][2], stride[1]))
-               for _, a in row_taps for _, b in col_taps}
-    order = sorted(range(kw), key=lambda j: (col_taps[j][1], col_taps[j][0]))  # kernel columns by source phase
-    if o // groups < STACK_BELOW:  # one block per kernel column, stacked per source phase, shifted when summed
-        blocks = [col_taps[j][0] for j in order]
-        stacks = []
-        for k, j in enumerate(order):
-            if stacks and stacks[-1][0] == col_taps[j][1]:
-                stacks[-1] = stacks[-1][:3] + (k + 1, stacks[-1][4] + [j])
-            else:
-                stacks.append((col_taps[j][1], 0, k, k + 1, [j]))
-    else:  # wide enough already: every kernel column accumulates into one block, shifted at its source
-        blocks = [0]
-        stacks = [(col_taps[j][1], col_taps[j][0], 0, 1, [j]) for j in order]
+    by_shift = {}  # (row shift, column shift) -> {phase: (i, j)}: the taps that can share a GEMM
+    for i, (qi, a) in enumerate(row_taps):
+        for j, (qj, b) in enumerate(col_taps):
+            by_shift.setdefault((qi, qj), {})[a, b] = (i, j)
+    order = _phase_order([set(taps) for taps in by_shift.values()])
+    position = {phase: k for k, phase in enumerate(order)}
+    specs = [((row_phases[a][0], row_phases[a][1], row_phases[a][2], stride[0]),
+              (col_phases[b][0], col_phases[b][1], col_phases[b][2], stride[1])) for a, b in order]
     w5 = w.reshape(groups, o // groups, cg, kh, kw)
-    weights = {(i, k): np.ascontiguousarray(w5[:, :, :, i, st[4]].transpose(0, 3, 1, 2).reshape(groups, -1, cg))
-               for i in range(kh) for k, st in enumerate(stacks)}
-    plan = _Plan(x, sources, height, width, blocks, stacks,
-                 rows=[(0, 1, out[0], [(i, a, q) for i, (q, a) in enumerate(row_taps)])],
-                 cols=[(0, 1, out[1], list(range(len(blocks))))], weights=weights)
+    terms = []
+    for (qi, qj), taps in sorted(by_shift.items()):
+        for first, stop in _runs(sorted(position[phase] for phase in taps)):
+            weights = np.concatenate([w5[:, :, :, taps[order[k]][0], taps[order[k]][1]] for k in range(first, stop)], axis=2)
+            terms.append((0, first * cg, (stop - first) * cg, qi, qj, 0, 1, np.ascontiguousarray(weights)))
+    plan = _Plan(x, {0: specs}, height, width, blocks=[0], rows=[(0, 1, out[0], terms)], cols=[(0, 1, out[1], [0])])
     result = np.empty((n, o) + tuple(out), x.dtype)
     _execute(plan, groups, result)
     return result
+
+
+def _phase_order(sets: list) -> list:
+    """An order of the phases under which the sets split into the fewest runs (stride 2, 3x3: 4 GEMMs, not 9)."""
+    phases = sorted(set().union(*sets))
+    candidates = itertools.permutations(phases) if len(phases) <= MAX_ORDERED_PHASES else [phases]
+    return list(min(candidates, key=lambda order: sum(len(_runs(sorted(order.index(p) for p in s))) for s in sets)))
+
+
+def _runs(positions: list) -> list:
+    """Sorted positions as maximal runs of consecutive ones: [(first, stop)]."""
+    runs = []
+    for k in positions:
+        if runs and runs[-1][1] == k:
+            runs[-1] = (runs[-1][0], k + 1)
+        else:
+            runs.append((k, k + 1))
+    return runs
 
 
 def _grid_axis(size: int, k: int, s: int, d: int, before: int, out: int):
@@ -132,6 +142,7 @@ def transpose_phases(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, 
     """Transposed convolution of x (N, C_in, H, W) with w (C_in, C_out/groups, kH, kW), output phase by phase."""
     n, cin, h, wd = x.shape
     _, og, kh, kw = w.shape
+    cg = cin // groups
     size = [(x.shape[2 + ax] - 1) * stride[ax] - 2 * padding[ax] + dilation[ax] * (w.shape[2 + ax] - 1)
             + output_padding[ax] + 1 for ax in (0, 1)]
     rows = _axis_phases(h, kh, stride[0], padding[0], dilation[0], size[0])
@@ -142,17 +153,17 @@ def transpose_phases(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, 
     height = top + max([h] + [count for _, count, _ in rows] + [count + e for _, count, taps in rows for _, e in taps])
     width = left + max([wd] + [count for _, count, _ in cols] + [count + e for _, count, taps in cols for _, e in taps])
     col_taps = [(j, e + left) for _, _, taps in cols for j, e in taps]  # one accumulator block each
-    w5 = w.reshape(groups, cin // groups, og, kh, kw)
-    stacks = [(0, 0, 0, len(col_taps), [j for j, _ in col_taps])] if col_taps else []
-    weights = {(i, 0): np.ascontiguousarray(w5[:, :, :, i, stacks[0][4]].transpose(0, 3, 2, 1).reshape(groups, -1, cin // groups))
-               for _, _, taps in rows for i, _ in taps} if stacks else {}
+    js = [j for j, _ in col_taps]
+    w5 = w.reshape(groups, cg, og, kh, kw)
+    terms = {i: (0, 0, cg, e + top, 0, 0, len(js), np.ascontiguousarray(w5[:, :, :, i, js].transpose(0, 3, 2, 1).reshape(groups, -1, cg)))
+             for _, _, taps in rows for i, e in taps} if js else {}
     index, plan_cols = 0, []
     for b, count, taps in cols:
         plan_cols.append((b, stride[1], count, list(range(index, index + len(taps)))))
         index += len(taps)
-    plan = _Plan(x, {(0, 0): ((0, top, h, 1), (0, left, wd, 1))}, height, width, [s for _, s in col_taps], stacks,
-                 rows=[(a, stride[0], count, [(i, 0, e + top) for i, e in taps]) for a, count, taps in rows],
-                 cols=plan_cols, weights=weights)
+    plan = _Plan(x, {0: [((0, top, h, 1), (0, left, wd, 1))]}, height, width, [s for _, s in col_taps] or [0],
+                 rows=[(a, stride[0], count, [terms[i] for i, _ in taps] if js else []) for a, count, taps in rows],
+                 cols=plan_cols)
     result = np.empty((n, og * groups) + tuple(size), x.dtype)
     _execute(plan, groups, result)
     return result
@@ -161,40 +172,42 @@ def transpose_phases(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, 
 def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
     """Fill result (N, O, H_out, W_out) from the plan, chunk by chunk of output rows."""
     n, o = result.shape[:2]
-    og, c = o // groups, plan.x.shape[1]
+    og, cg = o // groups, plan.x.shape[1] // groups
     width = plan.width
-    shift = max([0] + plan.blocks)
-    total_rows = sum((n - 1) * plan.height + count for _, _, count, taps in plan.rows if taps)
-    per_row = width * max(groups * len(plan.blocks) * og, len(plan.sources) * c)  # accumulator or gathered sources
+    shift = max(plan.blocks)
+    channels = {key: groups * len(specs) * cg for key, specs in plan.sources.items()}
+    total_rows = sum((n - 1) * plan.height + count for _, _, count, terms in plan.rows if terms)
+    per_row = width * max(groups * len(plan.blocks) * og, sum(channels.values()))  # accumulator or gathered sources
     rows_per_chunk = max(1, min(CHUNK_ELEMENTS // per_row,
                                 -(-total_rows // (CHUNKS_PER_THREAD * parallel.WORKERS))))  # enough chunks to share
     chunks = []  # (row phase, first grid row, stop grid row) over the whole batch: chunks may span images
-    for r, (first, step, count, taps) in enumerate(plan.rows):
-        if not taps or not plan.stacks:
+    for r, (first, step, count, terms) in enumerate(plan.rows):
+        if not terms:
             result[:, :, first::step][:, :, :count] = 0  # no kernel tap reaches these rows
             continue
         last = (n - 1) * plan.height + count  # rows past the last image's output are not needed
         chunks += [(r, g0, min(last, g0 + rows_per_chunk)) for g0 in range(0, last, rows_per_chunk)]
     if not chunks:
         return
-    reach = max(row_shift for *_, taps in plan.rows for _, _, row_shift in taps)
-    col_reach = max(col_shift for _, col_shift, *_ in plan.stacks)
-    source_shape = (c, (rows_per_chunk + reach + 1) * width + shift + col_reach)  # + 1 row: reads past a row's end
+    reach = max(term[3] for *_, terms in plan.rows for term in terms)
+    col_reach = max(term[4] for *_, terms in plan.rows for term in terms)
+    source_length = (rows_per_chunk + reach + 1) * width + shift + col_reach  # + 1 row: reads past a row's end
     acc_shape = (groups, len(plan.blocks) * og, rows_per_chunk * width + shift)
     by_group = result.reshape(n, groups, og, result.shape[2], result.shape[3])  # a view: result is contiguous
 
     def run_chunk(chunk):
         r, g0, g1 = chunk
-        taps = plan.rows[r][3]
-        low = g0 + min(row_shift for _, _, row_shift in taps)
-        span = g1 + max(row_shift for _, _, row_shift in taps) + 1 - low
-        sources = {key: _gather(plan, key, low, span, parallel.scratch(("phase source", key), source_shape, result.dtype))
-                   for key in {(row_phase, st[0]) for _, row_phase, _ in taps for st in plan.stacks}}
+        terms = plan.rows[r][3]
+        low = g0 + min(term[3] for term in terms)
+        span = g1 + max(term[3] for term in terms) + 1 - low
+        sources = {key: _gather(plan, key, groups, low, span,
+                                parallel.scratch(("phase source", key), (channels[key], source_length), result.dtype))
+                   for key in {term[0] for term in terms}}
         acc = parallel.scratch("phase acc", acc_shape, result.dtype)
-        _multiply(plan, taps, sources, (g0 - low) * width, (g1 - g0) * width + shift, groups, acc)
+        _multiply(plan, terms, sources, (g0 - low) * width, (g1 - g0) * width + shift, groups, acc)
         _write(plan, chunk, acc, by_group)
 
-    work = o * (c // groups) * sum(len(st[4]) for st in plan.stacks) * sum(len(p[3]) for p in plan.rows) * n * plan.height * width
+    work = sum(len(terms) for *_, terms in plan.rows) * n * plan.height * width * o * cg
     use_threads = blas.available(result.dtype) and blas.thread_control() and work >= PARALLEL_MIN_MACS
     if not use_threads or parallel.WORKERS == 1:
         parallel.each(run_chunk, chunks, 1)
@@ -203,36 +216,35 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
             parallel.each(run_chunk, chunks, parallel.WORKERS)
 
 
-def _multiply(plan: _Plan, taps, sources: dict, offset: int, columns: int, groups: int, acc: np.ndarray) -> None:
-    """acc[:, blocks, :columns] (+)= the stacked weights of every tap @ its source's columns from offset + its shift."""
+def _multiply(plan: _Plan, terms, sources: dict, offset: int, columns: int, groups: int, acc: np.ndarray) -> None:
+    """acc[:, blocks, :columns] (+)= each term's weights @ its source's channels from offset + the term's shifts."""
     og = acc.shape[1] // len(plan.blocks)
-    cg = next(iter(sources.values())).shape[0] // groups
     dtype = acc.dtype
     use_blas = blas.available(dtype)
     written = [False] * len(plan.blocks)
-    for i, row_phase, row_shift in taps:
-        for k, (col_phase, col_shift, b0, b1, _) in enumerate(plan.stacks):
-            src = sources[row_phase, col_phase]
-            start = offset + row_shift * plan.width + col_shift
-            wm = plan.weights[i, k]
-            again = written[b0]
-            if use_blas:  # raw addresses: this loop runs a GEMM per group, and views cost more than BLAS here
-                item, src_ld, acc_ld = src.itemsize, src.shape[1], acc.shape[2]
-                src_at, acc_at, w_at = blas.address(src), blas.address(acc), blas.address(wm)
-                m = (b1 - b0) * og
-                for g in range(groups):
-                    blas.gemm_at(dtype, m, columns, cg, w_at + g * m * cg * item, cg,
-                                 src_at + (g * cg * src_ld + start) * item, src_ld,
-                                 acc_at + (g * acc.shape[1] + b0 * og) * acc_ld * item, acc_ld, again)
-            else:
-                for g in range(groups):
-                    a, b = wm[g], src[g * cg : (g + 1) * cg, start : start + columns]
-                    c = acc[g, b0 * og : b1 * og, :columns]
-                    if again:
-                        c += a @ b
-                    else:
-                        np.matmul(a, b, out=c)
-            written[b0:b1] = [True] * (b1 - b0)
+    for key, k0, k, row_shift, col_shift, b0, b1, wm in terms:
+        src = sources[key]
+        per_group = src.shape[0] // groups
+        start = offset + row_shift * plan.width + col_shift
+        again = written[b0]
+        if use_blas:  # raw addresses: this loop runs a GEMM per group, and views cost more than BLAS here
+            item, src_ld, acc_ld = src.itemsize, src.shape[1], acc.shape[2]
+            src_at, acc_at, w_at = blas.address(src), blas.address(acc), blas.address(wm)
+            m = (b1 - b0) * og
+            for g in range(groups):
+                blas.gemm_at(dtype, m, columns, k, w_at + g * m * k * item, k,
+                             src_at + ((g * per_group + k0) * src_ld + start) * item, src_ld,
+                             acc_at + (g * acc.shape[1] + b0 * og) * acc_ld * item, acc_ld, again)
+        else:
+            for g in range(groups):
+                a = wm[g]
+                b = src[g * per_group + k0 : g * per_group + k0 + k, start : start + columns]
+                c = acc[g, b0 * og : b1 * og, :columns]
+                if again:
+                    c += a @ b
+                else:
+                    np.matmul(a, b, out=c)
+        written[b0:b1] = [True] * (b1 - b0)
 
 
 def _write(plan: _Plan, chunk, acc: np.ndarray, by_group: np.ndarray) -> None:
@@ -261,18 +273,20 @@ def _write(plan: _Plan, chunk, acc: np.ndarray, by_group: np.ndarray) -> None:
                 dest[...] = grid[:, :, rows : rows + q1 - q0, :col_count]
 
 
-def _gather(plan: _Plan, key, low: int, rows: int, buffer: np.ndarray) -> np.ndarray:
-    """Grid rows [low, low + rows) of source `key` (zeros around the data), flat in buffer (C, >= rows*width)."""
-    (h0, q0, nr, sh), (w0, u0, nc, sw) = plan.sources[key]
+def _gather(plan: _Plan, key, groups: int, low: int, rows: int, buffer: np.ndarray) -> np.ndarray:
+    """Grid rows [low, low + rows) of source `key` (zeros around the data), flat in buffer (channels, >= rows*width)."""
     x, height, width = plan.x, plan.height, plan.width
+    specs = plan.sources[key]
+    cg = x.shape[1] // groups
     buffer[...] = 0
-    grid = buffer[:, : rows * width].reshape(buffer.shape[0], rows, width)
-    for image in range(low // height, min(x.shape[0], (low + rows - 1) // height + 1)):
-        lo, hi = max(low - image * height, q0), min(low + rows - image * height, q0 + nr)
-        if lo < hi and nc:
-            at = image * height - low
-            grid[:, at + lo : at + hi, u0 : u0 + nc] = x[image, :, h0 + sh * (lo - q0) : h0 + sh * (hi - 1 - q0) + 1 : sh,
-                                                         w0 : w0 + sw * (nc - 1) + 1 : sw]
+    grid = buffer[:, : rows * width].reshape(groups, len(specs), cg, rows, width)
+    for block, ((h0, q0, nr, sh), (w0, u0, nc, sw)) in enumerate(specs):
+        for image in range(low // height, min(x.shape[0], (low + rows - 1) // height + 1)):
+            lo, hi = max(low - image * height, q0), min(low + rows - image * height, q0 + nr)
+            if lo < hi and nc:
+                at = image * height - low
+                data = x[image, :, h0 + sh * (lo - q0) : h0 + sh * (hi - 1 - q0) + 1 : sh, w0 : w0 + sw * (nc - 1) + 1 : sw]
+                grid[:, block, :, at + lo : at + hi, u0 : u0 + nc] = data.reshape(groups, cg, hi - lo, nc)
     return buffer
 
 

@@ -128,11 +128,11 @@ def _phase_threads(monkeypatch, threads: int) -> None:
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", MIXING + DEPTHWISE, ids=_ids(MIXING + DEPTHWISE))
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("stacked", [True, False], ids=["stacked", "per-column"])
-def test_phases_path(monkeypatch, case, dtype, threads, stacked):
+@pytest.mark.parametrize("ordering", ["best", "lexicographic"])
+def test_phases_path(monkeypatch, case, dtype, threads, ordering):
     _force(monkeypatch, "phases")
     _phase_threads(monkeypatch, threads)
-    monkeypatch.setattr(phases, "STACK_BELOW", NEVER if stacked else 0)
+    monkeypatch.setattr(phases, "MAX_ORDERED_PHASES", 6 if ordering == "best" else 0)  # how strided taps are stacked
     assert _conv2d_path(case[0], case[1], case[2], dtype) == "phases"
     _check_conv2d(case, dtype, seed=2)
 
@@ -186,6 +186,18 @@ def test_transposed_paths(monkeypatch, case, dtype, algorithm):
     x_shape, w_shape, _ = case
     assert cf.choose_transpose_algorithm(x_shape, w_shape) == algorithm
     _check_transpose(case, dtype, seed=5)
+
+
+def test_strided_taps_share_gemms():
+    """Stride 2, 3x3: the nine taps become four GEMMs (4, 2, 2 and 1 phases stacked along the channels)."""
+    taps = [divmod(i, 2) for i in range(3)]
+    by_shift = {}
+    for qi, a in taps:
+        for qj, b in taps:
+            by_shift.setdefault((qi, qj), set()).add((a, b))
+    order = phases._phase_order(list(by_shift.values()))
+    runs = [phases._runs(sorted(order.index(p) for p in s)) for s in by_shift.values()]
+    assert sorted(stop - first for r in runs for first, stop in r) == [1, 2, 2, 4]
 
 
 def test_without_raw_blas_the_large_paths_fall_back_to_numpy(monkeypatch):
