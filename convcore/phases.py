@@ -31,7 +31,7 @@ __all__ = ["correlate_phases", "transpose_phases"]
 CHUNK_ELEMENTS = 1 << 19  # a chunk's accumulator (and its gathered source rows) hold about this many elements
 PARALLEL_MIN_MACS = 1 << 24  # calls with at least this many multiply-adds spread their chunks over threads
 CHUNKS_PER_THREAD = 4  # at least this many chunks per thread, so that a thread slowed by a busy core can be helped
-MAX_ORDERED_PHASES = 6  # up to this many phases, every order is tried for the longest stacked GEMMs
+MAX_ORDERED_PHASES = 4  # up to this many phases (stride 2), all 24 orders are tried for the longest stacked GEMMs
 
 
 @dataclass

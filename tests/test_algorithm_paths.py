@@ -132,7 +132,7 @@ def _phase_threads(monkeypatch, threads: int) -> None:
 def test_phases_path(monkeypatch, case, dtype, threads, ordering):
     _force(monkeypatch, "phases")
     _phase_threads(monkeypatch, threads)
-    monkeypatch.setattr(phases, "MAX_ORDERED_PHASES", 6 if ordering == "best" else 0)  # how strided taps are stacked
+    monkeypatch.setattr(phases, "MAX_ORDERED_PHASES", 4 if ordering == "best" else 0)  # how strided taps are stacked
     assert _conv2d_path(case[0], case[1], case[2], dtype) == "phases"
     _check_conv2d(case, dtype, seed=2)
 
