@@ -8,7 +8,8 @@ Each function is timed in its own block of calls (libraries' thread pools spin-w
 when calls alternate), blocks alternate over --rounds (so a burst of load on the shared machine hits all of them),
 and the table shows medians of all calls. Ratios are paired: the median over rounds of (convcore's block median /
 the other's block median), so load that comes and goes between rounds cancels out. ratio = convcore / torch in the
-same run. Peak extra memory of the 4K case is measured separately with tracemalloc (numpy reports its buffers to it).
+same run. Peak extra memory of the 4K case is measured separately with tracemalloc (numpy reports its buffers to it;
+the engine's per-thread scratch, a few MB reused from call to call, is already allocated by then).
 The machine is shared: rerun a case before concluding anything from one run.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ import os
 import sys
 import time
 import tracemalloc
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -46,7 +47,6 @@ class Case:
     micro: bool = False  # time in microseconds against an absolute target (target_us)
     target_us: float | None = None
     memory: bool = False
-    extra: dict = field(default_factory=dict)
 
 
 CASES = [
