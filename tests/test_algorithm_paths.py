@@ -128,11 +128,14 @@ def _phase_threads(monkeypatch, threads: int) -> None:
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", MIXING + DEPTHWISE, ids=_ids(MIXING + DEPTHWISE))
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("ordering", ["best", "lexicographic"])
-def test_phases_path(monkeypatch, case, dtype, threads, ordering):
+@pytest.mark.parametrize("variant", ["default", "lexicographic", "unstacked"])
+def test_phases_path(monkeypatch, case, dtype, threads, variant):
     _force(monkeypatch, "phases")
     _phase_threads(monkeypatch, threads)
-    monkeypatch.setattr(phases, "MAX_ORDERED_PHASES", 4 if ordering == "best" else 0)  # how strided taps are stacked
+    if variant == "lexicographic":  # strided taps stacked along the channels in the plain phase order
+        monkeypatch.setattr(phases, "MAX_ORDERED_PHASES", 0)
+    if variant == "unstacked":  # stride-1 kernel columns as separate GEMMs into one block
+        monkeypatch.setattr(phases, "STACK_BELOW", 0)
     assert _conv2d_path(case[0], case[1], case[2], dtype) == "phases"
     _check_conv2d(case, dtype, seed=2)
 
