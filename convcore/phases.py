@@ -196,7 +196,8 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
             result[:, :, first::step][:, :, :count] = 0  # no kernel tap reaches these rows
             continue
         last = (n - 1) * plan.height + count  # rows past the last image's output are not needed
-        chunks += [(r, g0, min(last, g0 + rows_per_chunk)) for g0 in range(0, last, rows_per_chunk)]
+        size = -(-last // -(-last // rows_per_chunk))  # as many chunks as rows_per_chunk needs, of even sizes
+        chunks += [(r, g0, min(last, g0 + size)) for g0 in range(0, last, size)]
     if not chunks:
         return
     reach = max(term[3] for *_, terms in plan.rows for term in terms)
