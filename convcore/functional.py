@@ -9,9 +9,10 @@ output phases, and the heavy work is BLAS GEMM, strided numpy arithmetic or FFT,
 - "per_tap": other depthwise filters (strided) accumulate weight x shifted input tap by tap on cache-sized row
   blocks, split over threads; memory stays at the output's size.
 - "fft": large kernels, as a product of spectra (scipy.fft with workers).
-- "phases": channel-mixing layers (and large transposed convolutions): per chunk of output rows, one GEMM per kernel
-  tap on a flat channel-major copy of the rows it reads, with the polyphase split for strides; the transposed op
-  works per output phase the same way (convcore.phases). No im2col copy, no scatter-add, threads over chunks.
+- "phases": channel-mixing layers (and large transposed convolutions): per chunk of output rows, GEMMs over the
+  kernel taps on a flat channel-major copy of the rows they read, accumulated by BLAS, with the polyphase split for
+  strides; the transposed op works per output phase the same way (convcore.phases). No im2col copy, no
+  scatter-add, chunks shared by threads.
 - "scatter" (transposed op, small calls): one GEMM, then a scatter-add per tap.
 
 Large calls run on a small thread pool (convcore.parallel) with BLAS's own threads off; small calls never touch it.
