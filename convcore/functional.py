@@ -13,7 +13,10 @@ output phases, and the heavy work is BLAS GEMM, strided numpy arithmetic or FFT,
   kernel taps on a flat channel-major copy of the rows they read, accumulated by BLAS, with the polyphase split for
   strides; the transposed op works per output phase the same way (convcore.phases). No im2col copy, no
   scatter-add, chunks shared by threads.
-- "scatter" (transposed op, small calls): one GEMM, then a scatter-add per tap.
+- "scatter" (transposed op, small calls): the products per tap, summed over channels, then a scatter-add per tap.
+  Teaching sizes (up to ORDERED_MAX_MACS) sum in a fixed order in numpy instead of a GEMM: channel by channel,
+  then tap by tap in the order the input's elements stamp (ordered_sum); the three views of convcore.trace_transpose
+  sum in that same order, so they equal this function bit for bit.
 
 Large calls run on a small thread pool (convcore.parallel) with BLAS's own threads off; small calls never touch it.
 """
@@ -29,7 +32,7 @@ from .params import ConvCall, Pads, Pair, conv2d_call, conv_transpose2d_call
 from .phases import correlate_phases, transpose_phases
 
 __all__ = ["conv2d", "conv_transpose2d", "correlate", "transpose", "transpose_full", "choose_algorithm",
-           "choose_transpose_algorithm"]
+           "choose_transpose_algorithm", "ordered_sum"]
 
 NO_PADDING: Pads = ((0, 0), (0, 0))
 # Dispatch thresholds (module constants: the path tests lower them to force each algorithm on small shapes).
@@ -38,6 +41,7 @@ FFT_MIN_PIXELS = 64 * 64  # ... on outputs at least this large go through the FF
 BANDED_MIN_PIXELS = 64 * 64  # stride-1 depthwise outputs (per image and channel) at least this large: banded GEMMs
 PER_TAP_MIN_PIXELS = 64 * 64  # other depthwise outputs at least this large go tap by tap
 PHASES_MIN_MACS = 1 << 22  # channel-mixing calls with at least this many multiply-adds use the phase GEMMs
+ORDERED_MAX_MACS = 1 << 20  # transposed calls up to this size sum in the teaching views' fixed order (not BLAS's)
 PARALLEL_MIN_ELEMENTS = 1 << 18  # per-tap outputs at least this large are split over threads
 ROW_BLOCK_ELEMENTS = 1 << 16  # per-tap accumulation works on row blocks of about this many elements (cache-sized)
 
@@ -123,8 +127,18 @@ def _correlate_im2col(xp, w, stride, dilation, groups, out):
     n = xp.shape[0]
     o, cg, kh, kw = w.shape
     cols = _windows(xp, groups, (kh, kw), stride, dilation, out).reshape(n, groups, cg * kh * kw, out[0] * out[1])
-    res = np.matmul(w.reshape(groups, o // groups, cg * kh * kw), cols)
+    res = _matmul_here(w.reshape(groups, o // groups, cg * kh * kw), cols)
     return res.reshape(n, o, out[0], out[1])
+
+
+def _matmul_here(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """numpy's matmul on the calling thread: a small GEMM gains little from BLAS's own threads, and on a busy machine
+    waking them stalls for milliseconds (measured: 4-15 ms spikes on a 0.05 ms product). OpenBLAS keeps products
+    under 2^18 multiply-adds on one thread by itself: those skip the switch (3.5 us, a teaching call's budget)."""
+    if a.shape[-2] * a.shape[-1] * b.shape[-1] < 1 << 18:
+        return np.matmul(a, b)
+    with blas.single_threaded():
+        return np.matmul(a, b)
 
 
 def _correlate_per_tap(xp, w, stride, dilation, groups, out):
@@ -230,7 +244,7 @@ def transpose(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, output_
 
 
 def transpose_full(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair, groups: int) -> np.ndarray:
-    """The uncropped transposed convolution (N, C_out, (H-1)s + d(k-1) + 1, ...): one GEMM, then a scatter-add per tap."""
+    """The uncropped transposed convolution (N, C_out, (H-1)s + d(k-1) + 1, ...): products per tap, then a scatter-add per tap."""
     n, cin, h, wd = x.shape
     _, og, kh, kw = w.shape
     (sh, sw), (dh, dw) = stride, dilation
@@ -238,10 +252,27 @@ def transpose_full(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair, g
     if n == 0 or full.shape[1] == 0 or h * wd == 0:
         return full
     cg = cin // groups
-    wt = w.reshape(groups, cg, og * kh * kw).transpose(0, 2, 1)  # (g, og*kh*kw, cg)
-    cols = np.matmul(wt, x.reshape(n, groups, cg, h * wd)).reshape(n, groups * og, kh, kw, h, wd)
-    # the group axis folds into the channel axis: channel g*og + k of the output
-    for i in range(kh):
-        for j in range(kw):
+    wt = w.reshape(groups, cg, og * kh * kw)
+    xg = x.reshape(n, groups, cg, 1, h * wd)
+    if n * cin * og * kh * kw * h * wd <= ORDERED_MAX_MACS:  # channel by channel, in order: what the views show
+        cols = ordered_sum(xg * wt[None, :, :, :, None], axis=2)
+    else:
+        cols = _matmul_here(wt.transpose(0, 2, 1), xg[:, :, :, 0])
+    cols = cols.reshape(n, groups * og, kh, kw, h, wd)  # the group axis folds into the channel axis
+    # last tap first: for each output cell, the terms then arrive in the raster order of the input elements that
+    # stamp them (the scatter view's order; the flipped kernel's order in the zero-insertion view)
+    for i in reversed(range(kh)):
+        for j in reversed(range(kw)):
             full[:, :, i * dh : i * dh + (h - 1) * sh + 1 : sh, j * dw : j * dw + (wd - 1) * sw + 1 : sw] += cols[:, :, i, j]
     return full
+
+
+def ordered_sum(a: np.ndarray, axis: int) -> np.ndarray:
+    """Sum along axis strictly first to last (((a0 + a1) + a2) + ...), a fixed order: numpy's sum pairs terms up."""
+    a = np.moveaxis(np.asarray(a), axis, 0)
+    if a.shape[0] == 0:
+        return np.zeros(a.shape[1:], a.dtype)
+    total = a[0].copy()
+    for term in a[1:]:
+        total += term
+    return total

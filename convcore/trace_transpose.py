@@ -6,12 +6,11 @@
    then padding crops the canvas to the output;
 3. matrix: the partner conv2d as a matrix C over flattened pixels; the transposed convolution is C^T.
 
-Summation order (what "equal to the last bit" needs): the engine sums, for each output cell, the taps in kernel
-order, each tap's term summed over the group's input channels by BLAS. The zero-insertion view sums in that same
-tap order, so with one input channel per group it equals the engine bit for bit (real dtypes); with several
-channels its per-tap channel sums can differ from BLAS's in the last bit. The scatter view accumulates in its own
-(raster) order, which is the reverse of the engine's, and the matrix view is one BLAS product: both agree with the
-engine to rounding (bit for bit when the arithmetic is exact, e.g. integer-valued data).
+Summation order (what "equal to the last bit" needs): every view, and conv_transpose2d itself at teaching sizes
+(functional.ORDERED_MAX_MACS), sums each output cell in one order: per contributing input element, its products
+summed over the group's channels first to last, then those terms in the raster order of the input elements (the
+scatter's step order, the flipped kernel's window order). functional.ordered_sum fixes the order where numpy's own
+sums would pair terms up, so the three views equal the engine bit for bit, for every real and complex dtype.
 """
 from __future__ import annotations
 
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .functional import conv_transpose2d
+from .functional import conv_transpose2d, ordered_sum
 from .padding import insert_zeros, pad2d
 from .params import Pair, conv_transpose2d_call
 from .shapes import output_padding_for
@@ -157,7 +156,10 @@ class TransposeTrace:
         keep[:, :h, :w] = True
         matrix = np.ascontiguousarray(full[keep.ravel()])
         x_flat = self.all_input.ravel()
-        y_flat = matrix.T @ x_flat
+        # y = C^T x, summed in the engine's order: over channels for each input pixel, then pixels in raster order;
+        # products as input x weight, like the engine (numpy's complex multiply is not commutative to the last bit)
+        terms = ordered_sum((x_flat[:, None] * matrix).reshape(c_in, h * w, -1), axis=0)
+        y_flat = ordered_sum(terms, axis=0) + 0  # + 0 turns a -0.0 into the engine's +0.0
         if self.all_bias is not None:
             y_flat = y_flat + np.repeat(self.all_bias, ho * wo)
         return MatrixView(matrix, x_flat, y_flat, (c_in, h, w), (c_out, ho, wo), y_flat.reshape(c_out, ho, wo),
@@ -194,9 +196,9 @@ def _zero_insertion(x, kernel, bias, stride, padding, output_padding, dilation, 
     flipped = np.ascontiguousarray(kernel[:, ::-1, ::-1])
     steps = window_steps(grid, flipped, (1, 1), dilation)
     s = steps["products"].shape[0]
-    # the engine's order: per tap (kernel order = the flipped window's reverse), the channel sum, accumulated in turn
-    per_tap = steps["products"].sum(axis=1)[:, ::-1, ::-1].reshape(s, kh * kw)
-    sums = np.cumsum(per_tap, axis=1)[:, -1] + 0  # + 0 turns a -0.0 into the engine's +0.0
+    # the engine's order: per tap of the flipped kernel, the channel sum; then the taps in window order
+    per_tap = ordered_sum(steps["products"], axis=1).reshape(s, kh * kw)
+    sums = ordered_sum(per_tap, axis=1) + 0  # + 0 turns a -0.0 into the engine's +0.0
     results = sums if bias is None else sums + bias
     ho, wo = index_map.output_size
     return WindowTrace(op="conv_transpose2d", input=x, grid=grid, grid_rows=grid_rows, grid_cols=grid_cols,
@@ -216,7 +218,7 @@ def _scatter(x, kernel, bias, stride, padding, output_padding, dilation, out_siz
     stamp_cols = in_cols[:, None] * sw + np.arange(kw)[None, :] * dw
     xs = x.reshape(cg, h * w).T  # (S, cg)
     stamp_products = xs[:, :, None, None] * kernel[None]
-    stamps = stamp_products.sum(axis=1)
+    stamps = ordered_sum(stamp_products, axis=1)
     # accumulate in step order, per cell, exactly as a loop over steps would: the k-th contribution to every cell
     # is added in round k (a cell gets at most one contribution per step, so a round touches distinct cells)
     s = h * w
