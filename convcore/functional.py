@@ -41,7 +41,7 @@ FFT_MIN_PIXELS = 64 * 64  # ... on outputs at least this large go through the FF
 BANDED_MIN_PIXELS = 64 * 64  # stride-1 depthwise outputs (per image and channel) at least this large: banded GEMMs
 PER_TAP_MIN_PIXELS = 64 * 64  # other depthwise outputs at least this large go tap by tap
 PHASES_MIN_MACS = 1 << 22  # channel-mixing calls with at least this many multiply-adds use the phase GEMMs
-ORDERED_MAX_MACS = 1 << 20  # transposed calls up to this size sum in the teaching views' fixed order (not BLAS's)
+ORDERED_MAX_MACS = 1 << 20  # transposed images up to this size sum in the teaching views' fixed order (not BLAS's)
 PARALLEL_MIN_ELEMENTS = 1 << 18  # per-tap outputs at least this large are split over threads
 ROW_BLOCK_ELEMENTS = 1 << 16  # per-tap accumulation works on row blocks of about this many elements (cache-sized)
 
@@ -254,7 +254,8 @@ def transpose_full(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair, g
     cg = cin // groups
     wt = w.reshape(groups, cg, og * kh * kw)
     xg = x.reshape(n, groups, cg, 1, h * wd)
-    if n * cin * og * kh * kw * h * wd <= ORDERED_MAX_MACS:  # channel by channel, in order: what the views show
+    # teaching sizes (per image: the batch does not change an image's result): channel by channel, in the views' order
+    if cin * og * kh * kw * h * wd <= ORDERED_MAX_MACS:
         cols = ordered_sum(xg * wt[None, :, :, :, None], axis=2)
     else:
         cols = _matmul_here(wt.transpose(0, 2, 1), xg[:, :, :, 0])
