@@ -15,7 +15,7 @@ output phases, and the heavy work is BLAS GEMM, strided numpy arithmetic or FFT,
   scatter-add, chunks shared by threads.
 - "scatter" (transposed op, small calls): the products per tap, summed over channels, then a scatter-add per tap.
   Teaching sizes (up to ORDERED_MAX_MACS) sum in a fixed order in numpy instead of a GEMM: channel by channel,
-  then tap by tap in the order the input's elements stamp (ordered_sum); the three views of convcore.trace_transpose
+  then tap by tap in the order the input's elements stamp (ordered_sum); the three views of convcore.trace.transpose
   sum in that same order, so they equal this function bit for bit.
 
 Large calls run on a small thread pool (convcore.parallel) with BLAS's own threads off; small calls never touch it.

@@ -12,7 +12,7 @@ from convcore.concepts import (
     upsample_transposed,
 )
 from convcore.kernels import bilinear_upsampling
-from convcore.trace_maps import overlap_counts
+from convcore.trace import overlap_counts
 from convcore.ui.lab import SAMPLES, sample_path
 from convcore.viz.concepts import images_figure
 from convcore.viz.maps import overlap_figure

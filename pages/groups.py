@@ -5,7 +5,7 @@ import streamlit as st
 from convcore import ui
 from convcore.codegen import layer_expr
 from convcore.concepts import common_divisors, conv_cost, separable_vs_full
-from convcore.trace_maps import channel_map
+from convcore.trace import channel_map
 from convcore.viz.concepts import channel_figure, counts_figure
 
 P = "grp"
@@ -20,10 +20,8 @@ st.caption(
 top = st.columns([1.3, 1, 1, 2.2])
 with top[0]:
     op = ui.choice(P, "op", "layer", list(OPS), "Conv2d", horizontal=True)
-with top[1]:
-    cin = ui.int_input(P, "cin", "in_channels", 1, 32, 8, help="C_in")
-with top[2]:
-    cout = ui.int_input(P, "cout", "out_channels", 1, 32, 8, help="C_out")
+cin, cout = ui.int_row(P, [("cin", "in_channels", 1, 32, 8, "C_in"), ("cout", "out_channels", 1, 32, 8, "C_out")],
+                      top[1:3])
 with top[3]:
     options = common_divisors(cin, cout)
     depthwise = f", {cin} = depthwise" if cin in options and cin > 1 else ""
@@ -32,15 +30,8 @@ with top[3]:
 transposed = OPS[op]
 
 with st.expander("Kernel and input size (for the counts)", expanded=False, icon=":material/tune:"):
-    row = st.columns(4)
-    with row[0]:
-        k = ui.int_input(P, "k", "kernel_size", 1, 11, 3)
-    with row[1]:
-        stride = ui.int_input(P, "s", "stride", 1, 4, 1)
-    with row[2]:
-        padding = ui.int_input(P, "p", "padding", 0, 5, 1)
-    with row[3]:
-        size = ui.int_input(P, "size", "input H = W", 1, 1024, 32)
+    k, stride, padding, size = ui.int_row(P, [("k", "kernel_size", 1, 11, 3), ("s", "stride", 1, 4, 1),
+                                              ("p", "padding", 0, 5, 1), ("size", "input H = W", 1, 1024, 32)])
 
 cmap = channel_map(cin, cout, groups)
 options_out = ["all"] + list(range(cout))

@@ -5,7 +5,7 @@ import streamlit as st
 
 from convcore import conv2d, conv_transpose2d, ui
 from convcore.concepts import conv2d_input_gradient, finite_difference_gradient
-from convcore.trace_maps import conv2d_matrix, conv_transpose2d_matrix
+from convcore.trace import conv2d_matrix, conv_transpose2d_matrix
 from convcore.ui.values import named_values
 from convcore.viz.concepts import grids_figure, matrix_figure
 
@@ -20,18 +20,9 @@ st.caption(
 )
 
 cols = st.columns([1, 1, 1, 1, 1, 1, 1.7])
-with cols[0]:
-    h = ui.int_input(P, "h", "input height", 1, 6, 4)
-with cols[1]:
-    w = ui.int_input(P, "w", "input width", 1, 6, 4)
-with cols[2]:
-    k = ui.int_input(P, "k", "kernel size", 1, 4, 3)
-with cols[3]:
-    stride = ui.int_input(P, "s", "stride", 1, 3, 1)
-with cols[4]:
-    padding = ui.int_input(P, "p", "padding", 0, 2, 0)
-with cols[5]:
-    dilation = ui.int_input(P, "d", "dilation", 1, 2, 1)
+h, w, k, stride, padding, dilation = ui.int_row(P, [
+    ("h", "input height", 1, 6, 4), ("w", "input width", 1, 6, 4), ("k", "kernel size", 1, 4, 3),
+    ("s", "stride", 1, 3, 1), ("p", "padding", 0, 2, 0), ("d", "dilation", 1, 2, 1)], cols[:6])
 with cols[6]:
     kernel_kind = ui.choice(P, "wv", "kernel values", ["small integers", "random integers", "edge x", "ones"],
                             "small integers")
@@ -45,11 +36,8 @@ if C is None:
 y = conv2d(x, weight, None, stride, padding, dilation)
 ho, wo = y.shape[2:]
 
-sel = st.columns([1, 1, 3])
-with sel[0]:
-    out_row = ui.int_input(P, "orow", "output row", 0, ho - 1, 0, help="highlights this output pixel's row of C")
-with sel[1]:
-    out_col = ui.int_input(P, "ocol", "output column", 0, wo - 1, 0)
+out_row, out_col = ui.int_row(P, [("orow", "output row", 0, ho - 1, 0, "highlights this output pixel's row of C"),
+                                  ("ocol", "output column", 0, wo - 1, 0)], st.columns([1, 1, 3]))
 ui.show_url_notes()
 row = out_row * wo + out_col
 

@@ -25,7 +25,7 @@ from convcore.concepts import (
     upsample_transposed,
 )
 from convcore.planner import chain_from_text, plan_chain
-from convcore.trace_maps import channel_map, conv2d_matrix
+from convcore.trace import channel_map, conv2d_matrix
 from convcore.viz import concepts as vc
 
 torch.set_num_threads(1)

@@ -22,7 +22,7 @@ API
 - conv_params(prefix, transposed=False, defaults=None, show=FIELDS, limits=None, notes=True) -> ConvConfig
 - ConvConfig: frozen dataclass of the constructor arguments + input size; .input_shape .weight_shape .bias_shape
   .pads .check() .output_hw() .output_shape() .forward(x, w, b) .code(x, w, b) .module() .layer_kwargs()
-- int_input / choice / flag / pair_input: single bound widgets with the same URL check, for page-specific controls
+- int_input / choice / flag / pair_input: single bound widgets; int_row(prefix, fields, columns): int_inputs side by side; with the same URL check, for page-specific controls
 - url_int(key, default, lo, hi) / set_url_value(key, value, default): non-widget state (a step, a selected cell)
 - show_url_notes(): the warning about unusable link values collected so far
 - run_engine(fn, *args, **kwargs): result, or None after st.error with the engine's rule and numbers
@@ -41,6 +41,7 @@ from .url_state import (
     choice,
     flag,
     int_input,
+    int_row,
     note_bad_url_value,
     set_url_value,
     show_url_notes,
@@ -51,7 +52,7 @@ from .values import INPUT_CHOICES, WEIGHT_CHOICES, editor_key, named_values, val
 
 __all__ = [
     "ConvConfig", "conv_params", "FIELDS", "LIMITS", "divisors", "pair_input",
-    "int_input", "choice", "flag", "widget_key", "check_url_value", "note_bad_url_value", "show_url_notes",
+    "int_input", "int_row", "choice", "flag", "widget_key", "check_url_value", "note_bad_url_value", "show_url_notes",
     "url_int", "set_url_value",
     "run_engine", "forward", "shape_panel", "code_panel", "output_size_latex", "shape_rows",
     "value_picker", "named_values", "editor_key", "INPUT_CHOICES", "WEIGHT_CHOICES",

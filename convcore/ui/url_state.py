@@ -83,6 +83,17 @@ def int_input(prefix: str, name: str, label: str, min_value: int, max_value: int
     return None if value is None else int(value)
 
 
+def int_row(prefix: str, fields: Sequence[tuple], columns: Sequence | None = None) -> list[int | None]:
+    """int_input widgets side by side: fields are (name, label, min, max, default[, help]), one per column
+    (st.columns(len(fields)) unless the page passes its own)."""
+    columns = st.columns(len(fields)) if columns is None else columns
+    values = []
+    for column, (name, label, low, high, default, *help) in zip(columns, fields):
+        with column:
+            values.append(int_input(prefix, name, label, low, high, default, help=help[0] if help else None))
+    return values
+
+
 def choice(prefix: str, name: str, label: str, options: Sequence, default=None, help: str | None = None,
            horizontal: bool = False, format_func: Callable[[Any], str] = str) -> Any:
     """A bound selectbox (or a horizontal radio); the URL holds format_func(option), str by default."""

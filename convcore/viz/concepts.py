@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..planner import CONV, Plan
-from ..trace_text import format_number
+from ..trace.text import format_number
 from .animation import build_figure
 from .grids import Slot, cell_trace, label_traces, layout_board, outline_trace, value_texts
 from .palette import (ACTIVE, BLACK, BLUE, DIVERGING, EMPTY_FILL, FOCUS, FONT_FAMILY, GREEN, LABEL_FONT, ORANGE, PADDING_EDGE,
@@ -116,7 +116,7 @@ def channel_figure(cmap: np.ndarray, groups: int, transposed: bool = False, high
     """Input channels (left) wired to the output channels they feed (right), one colour per group, and the weight
     tensor in torch's layout: (C_out, C_in/groups) kernels for Conv2d, (C_in, C_out/groups) for ConvTranspose2d.
 
-    cmap: (C_out, C_in) bool from trace_maps.channel_map. highlight: an output channel whose inputs and weights
+    cmap: (C_out, C_in) bool from trace.channel_map. highlight: an output channel whose inputs and weights
     stand out (the rest fades).
     """
     from plotly.subplots import make_subplots

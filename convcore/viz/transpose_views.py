@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ..trace_text import format_number, matrix_text, scatter_text
-from ..trace_transpose import MatrixView, TransposeTrace
-from ..trace_window import CellKind
+from ..trace.text import format_number, matrix_text, scatter_text
+from ..trace.transpose import MatrixView, TransposeTrace
+from ..trace.window import CellKind
 from . import palette as P
 from .animation import CONTROLS_HEIGHT, FRAME_CAP, build_figure, frames_fit
 from .conv_animation import EQUATION_STRIP, MARGIN_EQ, MIN_ANIMATED_WIDTH, zero_insertion_figure

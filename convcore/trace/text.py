@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from .trace_window import CellKind, WindowTrace
+from .window import CellKind, WindowTrace
 
 __all__ = ["format_number", "StepText", "arithmetic_terms", "arithmetic_text", "arithmetic_lines", "scatter_text", "matrix_text"]
 

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .functional import conv2d, conv_transpose2d
-from .modules import Conv2d
-from .padding import pad_source_index
-from .params import Pair, Pads, _non_negative, _pair, _positive, check_output_padding, check_padding_mode, normalise_padding
-from .shapes import conv2d_output_size, conv_transpose2d_output_size
+from ..functional import conv2d, conv_transpose2d
+from ..modules import Conv2d
+from ..padding import pad_source_index
+from ..params import (Pair, Pads, _non_negative, _pair, _positive, check_channels, check_output_padding, check_padding_mode,
+                      normalise_padding)
+from ..shapes import conv2d_output_size, conv_transpose2d_output_size
 
 __all__ = [
     "AxisMap",
@@ -163,8 +164,6 @@ def conv_transpose2d_index_map(input_size, kernel_size, stride=1, padding=0, out
 
 def channel_map(in_channels: int, out_channels: int, groups: int = 1) -> np.ndarray:
     """(out_channels, in_channels) bool: True where an input channel feeds an output channel (either op)."""
-    from .params import check_channels
-
     cin, cout, g = check_channels(in_channels, out_channels, groups)
     return (np.arange(cout)[:, None] // max(cout // g, 1)) == (np.arange(cin)[None, :] // (cin // g))
 
