@@ -21,24 +21,7 @@ st.caption("Three ways to the same numbers: a convolution over the zero-inserted
            "input cell stamping value x kernel onto the output; the matching Conv2d's matrix, transposed. Click an "
            "output cell for its arithmetic, an input cell for the outputs it feeds.")
 
-with st.sidebar:
-    st.subheader("nn.ConvTranspose2d arguments")
-    cfg = ui.conv_params(P, transposed=True, defaults=DEFAULTS)
-    st.subheader("Values")
-    x = ui.value_picker(P, "x", "Input", cfg.input_shape)
-    w = ui.value_picker(P, "w", "Kernel (weight)", cfg.weight_shape, kind="weight")
-    b = ui.value_picker(P, "b", "Bias", cfg.bias_shape, kind="weight") if cfg.bias else None
-
-lesson.shape_line(cfg)
-if not lesson.is_valid(cfg):
-    ui.shape_panel(cfg)  # the error (rule and numbers) and the shapes; the controls keep every setting
-    st.stop()
-
-out_channel = lesson.channel_picker(P, cfg)
-trace = ui.run_engine(lesson.transpose_trace, cfg, x, w, b, out_channel)  # None after an st.error
-if trace is None:
-    st.stop()
-lesson.channel_note(cfg, trace)
+cfg, x, w, b, out_channel = lesson.setup(P, DEFAULTS, transposed=True)
 
 tabs = st.tabs(list(TABS), key=f"{P}_view", bind="query-params", on_change="rerun")
 for tab, (label, view) in zip(tabs, TABS.items()):

@@ -7,10 +7,7 @@ A clicked input cell lives the same way under `<prefix>_focus` ("row,col"). Trac
 (st.cache_resource: shared, never mutated), so an unrelated rerun sends the same figure JSON and a paused
 animation stays where it is.
 
-    cfg = ui.conv_params(P)  ...  x, w, b = ui.value_picker(...)
-    lesson.shape_line(cfg)
-    if not lesson.is_valid(cfg): ui.shape_panel(cfg); st.stop()
-    oc = lesson.channel_picker(P, cfg)
+    cfg, x, w, b, oc = lesson.setup(P, DEFAULTS)          # sidebar, shape line, traced channel (or st.stop())
     lesson.animated_view(P, "window", cfg, x, w, b, oc)      # or "scatter" / "matrix" for ConvTranspose2d
     lesson.output_padding_panel(cfg, x, w, b, oc); lesson.overlap_panel(cfg, x, w, oc)
 """
@@ -35,8 +32,10 @@ from .lesson_chart import chart, clickable_frames, sent_once
 from .lesson_text import (VIEW_NOTES, axis_numbers, demo_output_padding, extra_cells_text, in_label, out_label,
                           output_padding_rows, output_padding_story, output_padding_table, overlap_story, parse_cell,
                           scatter_lines, window_arithmetic)
-from .panels import forward
+from .panels import forward, run_engine, shape_panel
+from .params import conv_params
 from .url_state import choice, note_bad_url_value, set_url_value, show_url_notes, url_int, widget_key
+from .values import value_picker
 
 FIGURE_SIZE = {"max_width": 820, "max_height": 430}  # pixels: fits the main column at 1280x720
 
@@ -152,6 +151,28 @@ def step_controls(prefix: str, n_steps: int, label_of: Callable[[int], str], nam
 
 
 # --- the page's header pieces -------------------------------------------------------------------------------------
+
+def setup(prefix: str, defaults: dict, transposed: bool = False):
+    """The top of a lesson page: the sidebar (module arguments, then input, weight and bias values), the shape line
+    and the traced output channel: (cfg, x, w, b, out_channel), or st.stop() after the rule that was broken."""
+    with st.sidebar:
+        st.subheader(f"nn.{'ConvTranspose2d' if transposed else 'Conv2d'} arguments")
+        cfg = conv_params(prefix, transposed=transposed, defaults=defaults)
+        st.subheader("Values")
+        x = value_picker(prefix, "x", "Input", cfg.input_shape)
+        w = value_picker(prefix, "w", "Kernel (weight)", cfg.weight_shape, kind="weight")
+        b = value_picker(prefix, "b", "Bias", cfg.bias_shape, kind="weight") if cfg.bias else None
+    shape_line(cfg)
+    if not is_valid(cfg):
+        shape_panel(cfg)  # the error (rule and numbers) and the shapes; the controls keep every setting
+        st.stop()
+    out_channel = channel_picker(prefix, cfg)
+    trace = run_engine(transpose_trace if transposed else conv2d_trace, cfg, x, w, b, out_channel)
+    if trace is None:  # run_engine showed the engine's message
+        st.stop()
+    channel_note(cfg, trace)
+    return cfg, x, w, b, out_channel
+
 
 def is_valid(cfg: ConvConfig) -> bool:
     """Whether torch accepts this configuration with this input size (the shape panel explains it when not)."""
