@@ -32,6 +32,11 @@ def shown_cell(lines: list[str]) -> tuple[tuple[int, ...], float]:
     return tuple(int(g) for g in match.groups()[:4]), float(match.group(5))
 
 
+def held_values(line: str) -> list[float]:
+    """The canvas values a scatter step's last arithmetic line lists ("... now hold: 1, 2.5, ...")."""
+    return [float(v) for v in line.split("now hold: ")[1].split(", ")]
+
+
 def close_to_shown(value: float, shown: float) -> bool:
     """Whether an exact value prints as `shown` (the page prints 4 significant digits)."""
     return abs(value - shown) <= 5e-4 * max(abs(value), 1e-30) + 1e-6

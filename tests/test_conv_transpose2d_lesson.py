@@ -17,6 +17,7 @@ from lesson_checks import (
     code_output,
     figure,
     figure_step,
+    held_values,
     no_exception,
     shape_line,
     values,
@@ -126,7 +127,7 @@ def test_scatter_view_stamps_add_up_to_torchs_uncropped_output(app_test):
     assert lines[0].startswith(f"input[0,0,1,1] = {x[0, 0, 1, 1]:g} adds")
     first = np.where(np.arange(9).reshape(1, 1, 3, 3) <= 4, x, 0).astype(np.float32)
     canvas = torch_output(DEFAULT, first, w, None, padding=0, output_padding=0)[0, 0]
-    shown = [float(v) for v in lines[2].split("now hold: ")[1].split(", ")]
+    shown = held_values(lines[2])
     r0, r1, c0, c1 = (int(v) for v in re.search(r"canvas rows (\d+)\.\.(\d+), cols (\d+)\.\.(\d+)", lines[2]).groups())
     expect = canvas[r0 : r1 + 1, c0 : c1 + 1].ravel()
     assert all(close_to_shown(float(e), s) for e, s in zip(expect, shown, strict=True))
@@ -142,7 +143,7 @@ def test_scatter_steps_move_over_input_cells(app_test):
     # the last stamp completes the canvas: cropped by padding, plus the bias, it is the output
     x, w, b = values(DEFAULT)
     full = torch_output(DEFAULT, x, w, None, padding=0, output_padding=0)[0, 0]
-    shown = [float(v) for v in arithmetic(at)[1][2].split("now hold: ")[1].split(", ")]
+    shown = held_values(arithmetic(at)[1][2])
     assert all(close_to_shown(float(e), s) for e, s in zip(full[4:7, 4:7].ravel(), shown, strict=True))
     assert np.allclose(full[1:6, 1:6] + b[0], code_output(at)[0, 0])
 
