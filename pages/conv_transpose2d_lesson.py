@@ -17,9 +17,10 @@ TABS = {
 }
 
 st.title("ConvTranspose2d")
-st.caption("Three ways to the same numbers: a convolution over the zero-inserted input with the flipped kernel; each "
-           "input cell stamping value x kernel onto the output; the matching Conv2d's matrix, transposed. Click an "
-           "output cell for its arithmetic, an input cell for the outputs it feeds.")
+st.caption("Three ways to the same numbers, to the last bit (each adds the terms in conv_transpose2d's own order): a "
+           "convolution over the zero-inserted input with the flipped kernel; each input cell stamping value x kernel "
+           "onto the output; the matching Conv2d's matrix, transposed. Click an output cell for its arithmetic, an "
+           "input cell for the outputs it feeds.")
 
 cfg, x, w, b, out_channel = lesson.setup(P, DEFAULTS, transposed=True)
 
