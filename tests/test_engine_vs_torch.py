@@ -9,6 +9,7 @@ import torch.nn.functional as TF
 
 import convcore
 from convcore import functional as cf
+from convcore.params import conv2d_call
 from oracle import conv2d_ref, conv_transpose2d_ref, same_pads
 from torch_compare import DTYPES, assert_matches, random_array, t
 
@@ -342,42 +343,45 @@ def test_non_contiguous_and_read_only_inputs():
 # ---------------------------------------------------------------- the engine's other algorithm paths
 
 def _large_cases():
-    """(name, op, x shape, w shape, kwargs): depthwise per-tap (output >= 64x64, 1 channel per group; several
-    cache-sized row blocks), FFT (kernel >= 10x10 taps on an output >= 64x64), strided and dilated, GEMM layers of
-    CNN size, and transposed layers of the same size."""
+    """(name, algorithm the dispatcher must pick, op, x shape, w shape, kwargs) at the default thresholds: banded
+    depthwise filters (stride 1, output >= 64x64; several chunks), per-tap (strided depthwise), FFT (kernel >= 10x10
+    taps on an output >= 64x64), the phase GEMMs of CNN-sized layers (strided, grouped) and of transposed layers, and
+    im2col / scatter below the phase threshold."""
     return [
-        ("per-tap depthwise 3x3", "conv2d", (2, 3, 66, 70), (3, 1, 3, 3), dict(groups=3, padding=1)),
-        ("per-tap multiplier 5x3 dilated", "conv2d", (1, 2, 72, 68), (6, 1, 5, 3), dict(groups=2, padding="same", dilation=(2, 1))),
-        ("per-tap strided", "conv2d", (1, 2, 133, 140), (2, 1, 4, 4), dict(groups=2, stride=2, padding=(2, 1))),
-        ("per-tap row blocks, multiplier 2", "conv2d", (3, 8, 80, 72), (16, 1, 3, 3), dict(groups=8)),
-        ("GEMM channel-mixing layer", "conv2d", (2, 16, 24, 24), (32, 16, 3, 3), dict(stride=2, padding=1)),
-        ("GEMM groups=4 on 64x64", "conv2d", (1, 8, 66, 64), (8, 2, 3, 3), dict(groups=4, padding=(0, 1))),
-        ("FFT depthwise 11x11", "conv2d", (1, 3, 80, 74), (3, 1, 11, 11), dict(groups=3, padding=5)),
-        ("FFT dense 10x12 strided", "conv2d", (2, 2, 150, 160), (3, 2, 10, 12), dict(stride=2, padding=(1, 2))),
-        ("FFT grouped dilated", "conv2d", (1, 4, 90, 84), (4, 2, 10, 10), dict(groups=2, dilation=2, padding="same")),
-        ("FFT 31x31 image filter", "conv2d", (1, 3, 96, 96), (3, 1, 31, 31), dict(groups=3, padding=15)),
-        ("transposed kernel 4 stride 2", "conv_transpose2d", (1, 6, 40, 36), (6, 4, 4, 4), dict(stride=2, padding=1)),
-        ("transposed depthwise", "conv_transpose2d", (2, 3, 50, 40), (3, 1, 3, 3), dict(groups=3, stride=(2, 1), output_padding=(1, 0))),
+        ("banded depthwise 3x3", "banded", "conv2d", (2, 3, 66, 70), (3, 1, 3, 3), dict(groups=3, padding=1)),
+        ("banded multiplier 5x3 dilated", "banded", "conv2d", (1, 2, 72, 68), (6, 1, 5, 3), dict(groups=2, padding="same", dilation=(2, 1))),
+        ("banded multiplier 2", "banded", "conv2d", (3, 8, 80, 72), (16, 1, 3, 3), dict(groups=8)),
+        ("per-tap strided", "per_tap", "conv2d", (1, 2, 133, 140), (2, 1, 4, 4), dict(groups=2, stride=2, padding=(2, 1))),
+        ("per-tap strided multiplier 2", "per_tap", "conv2d", (1, 4, 140, 136), (8, 1, 3, 3), dict(groups=4, stride=2, padding=1)),
+        ("im2col channel-mixing layer", "im2col", "conv2d", (2, 16, 24, 24), (32, 16, 3, 3), dict(stride=2, padding=1)),
+        ("phases strided layer", "phases", "conv2d", (2, 16, 48, 44), (32, 16, 3, 3), dict(stride=2, padding=1)),
+        ("phases stride-1 layer", "phases", "conv2d", (2, 16, 30, 28), (32, 16, 3, 3), dict(padding=1)),
+        ("phases groups=4", "phases", "conv2d", (2, 16, 60, 64), (16, 4, 3, 3), dict(groups=4, padding=(0, 1))),
+        ("FFT depthwise 11x11", "fft", "conv2d", (1, 3, 80, 74), (3, 1, 11, 11), dict(groups=3, padding=5)),
+        ("FFT dense 10x12 strided", "fft", "conv2d", (2, 2, 150, 160), (3, 2, 10, 12), dict(stride=2, padding=(1, 2))),
+        ("FFT grouped dilated", "fft", "conv2d", (1, 4, 90, 84), (4, 2, 10, 10), dict(groups=2, dilation=2, padding="same")),
+        ("FFT 31x31 image filter", "fft", "conv2d", (1, 3, 96, 96), (3, 1, 31, 31), dict(groups=3, padding=15)),
+        ("transposed kernel 4 stride 2", "scatter", "conv_transpose2d", (1, 6, 40, 36), (6, 4, 4, 4), dict(stride=2, padding=1)),
+        ("transposed phases", "phases", "conv_transpose2d", (1, 16, 50, 46), (16, 8, 4, 4), dict(stride=2, padding=1)),
+        ("transposed depthwise", "scatter", "conv_transpose2d", (2, 3, 50, 40), (3, 1, 3, 3), dict(groups=3, stride=(2, 1), output_padding=(1, 0))),
     ]
 
 
-def _reaches(name, op, x_shape, w_shape, kw):
-    """True when the case meets the dispatch condition its name claims (so the path really runs)."""
-    if op != "conv2d":
-        return True
-    out = convcore.conv2d_output_size(x_shape[2:], w_shape[2:], kw.get("stride", 1), kw.get("padding", 0),
-                                      kw.get("dilation", 1))
-    taps, pixels = w_shape[2] * w_shape[3], out[0] * out[1]
-    fft = taps >= cf.FFT_MIN_TAPS and pixels >= cf.FFT_MIN_PIXELS
-    per_tap = not fft and w_shape[1] == 1 and pixels >= cf.FFT_MIN_PIXELS
-    return {"FFT": fft, "per-tap": per_tap, "GEMM": not fft and not per_tap}[name.split()[0]]
+def _dispatched(op, x_shape, w_shape, kw):
+    """The algorithm the engine's own dispatcher picks for this call (float64), from the validated call."""
+    x, w = np.zeros(x_shape), np.zeros(w_shape)
+    if op == "conv_transpose2d":
+        return cf.choose_transpose_algorithm(x_shape, w_shape)
+    call = conv2d_call(x, w, None, kw.get("stride", 1), kw.get("padding", 0), kw.get("dilation", 1), kw.get("groups", 1))
+    out = convcore.conv2d_output_size(x_shape[2:], w_shape[2:], call.stride, kw.get("padding", 0), call.dilation)
+    return cf.choose_algorithm(x_shape, w_shape, call.stride, call.dilation, call.groups, out, x.dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", _large_cases(), ids=lambda c: c[0])
 def test_large_shapes_reach_other_paths(case, dtype):
-    name, op, x_shape, w_shape, kw = case
-    assert _reaches(*case), f"{name} no longer reaches its path: update the case for the dispatch constants"
+    name, algorithm, op, x_shape, w_shape, kw = case
+    assert _dispatched(op, x_shape, w_shape, kw) == algorithm, f"{name} no longer reaches {algorithm}: update the case"
     rng = np.random.default_rng(len(name) * 31 + DTYPES.index(dtype))
     x, w = random_array(rng, x_shape, dtype), random_array(rng, w_shape, dtype)
     out_channels = w_shape[0] if op == "conv2d" else w_shape[1] * kw.get("groups", 1)
