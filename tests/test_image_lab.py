@@ -2,6 +2,7 @@
 
 Every upload is built here with Pillow. Most runs use a small working size so the suite stays quick.
 """
+import base64
 import io
 import json
 import struct
@@ -17,6 +18,7 @@ from convcore import imaging
 from convcore.kernels import PRESETS, channel_weight, format_kernel, make_kernel
 from convcore.ui import lab
 from convcore.ui.config import ConvConfig
+from convcore.viz import images as figures
 
 PAGE = "pages/image_lab.py"
 SMALL = {"lab_side": "64"}
@@ -297,6 +299,58 @@ def test_one_to_one_crop_shows_real_pixels(app_test):
     assert image["dx"] == 1
     heat = next(t for t in spec["data"] if t["type"] == "heatmap")
     assert np.asarray(heat["z"]["bdata"] if isinstance(heat["z"], dict) else heat["z"]).size > 0
+
+
+def decoded(source: str) -> np.ndarray:
+    """The pixels of a go.Image `source` data URI."""
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1]))))
+
+
+def test_real_pixels_travel_as_png_and_downscaled_copies_as_jpeg():
+    values = RNG.uniform(-40, 300, (3, 40, 50)).astype(np.float32)
+    exact = {t["type"]: t for t in figures.panels(values, "clip", (0.0, 255.0), 1, (0, 0), "out", False)[0][1]}
+    assert exact["image"]["source"].startswith("data:image/png;base64,")
+    assert np.array_equal(decoded(exact["image"]["source"]), np.moveaxis(imaging.to_uint8(values, "clip"), 0, -1))
+    y, x = np.mgrid[0:40, 0:52]
+    smooth = np.stack([4 * x + 20, 5 * y + 10, 120 + 60 * np.sin(x / 5) * np.cos(y / 7)]).astype(np.float32)  # photo-like
+    scaled = {t["type"]: t for t in figures.panels(smooth, "clip", (0.0, 255.0), 7.5, (0, 0), "out", False)[0][1]}
+    assert scaled["image"]["source"].startswith("data:image/jpeg;base64,")
+    error = np.abs(decoded(scaled["image"]["source"]).astype(int) - np.moveaxis(np.rint(smooth), 0, -1).astype(int))
+    assert error.mean() < 1.5 and error.max() <= 8  # quality 92 without chroma subsampling: close to the copy; hover has the exact values
+
+
+def test_hover_layer_carries_the_values():
+    values = RNG.uniform(-40, 300, (3, 20, 30)).astype(np.float32)
+    heat = figures.panels(values, "min-max", (-40.0, 300.0), 1, (0, 0), "out", True)[0][1][1]
+    assert heat["opacity"] == 0 and heat["zmin"] == -40 and heat["zmax"] == 300  # the colour bar's range
+    assert heat["z"].dtype == np.uint8 and not heat["z"].any()  # colour: only cells; the values are in customdata
+    assert np.allclose(heat["customdata"], np.moveaxis(values, 0, -1), atol=1e-3)
+    gray = figures.panels(values[:1], "clip", (0.0, 255.0), 1, (0, 0), "out", True)[0][1][1]
+    assert np.allclose(gray["z"], values[0], atol=1e-3) and "customdata" not in gray
+
+
+def test_summary_statistics_wait_until_asked():
+    out = RNG.standard_normal((3, 300, 200)).astype(np.float32) * 100
+    result = lab.summarise(out)
+    assert result.value_range("clip") == (0.0, 255.0) and result.value_range("absolute") == (0.0, 255.0)
+    assert "histogram" not in vars(result) and "_range" not in vars(result)  # the default view needs neither
+    assert result.value_range("min-max") == (float(out.min()), float(out.max())) and "histogram" not in vars(result)
+    assert result.value_range("diverging")[1] == pytest.approx(np.percentile(np.abs(out), 99.5), rel=0.02)
+    assert "histogram" in vars(result) and result.histogram is result.histogram  # computed once, then kept
+
+
+def test_large_upload_sends_jpeg_display_copies_and_png_crops(app_test):
+    y, x = np.mgrid[0:900, 0:1200]
+    photo = np.stack([x * 255 // 1200, y * 255 // 900, (x + y) % 256], axis=-1).astype(np.uint8)
+    at = upload(app_test, "big.jpg", encode(Image.fromarray(photo), "JPEG", quality=90), "image/jpeg")
+    ok(at)
+    images = [t for t in figure(at)["data"] if t["type"] == "image"]
+    assert len(images) == 2 and all(t["source"].startswith("data:image/jpeg;base64,") for t in images)
+    assert all(decoded(t["source"]).shape == (384, 512, 3) for t in images)  # display-sized, never 1200 x 900
+    at.radio(key="lab_zoom").set_value("1:1 crop").run()
+    ok(at)
+    images = [t for t in figure(at)["data"] if t["type"] == "image"]
+    assert all(t["source"].startswith("data:image/png;base64,") for t in images)  # real pixels: lossless
 
 
 # ---- layer parameters ---------------------------------------------------------------------------------------------

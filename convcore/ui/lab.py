@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,7 @@ __all__ = [
     "WORKING_SIDES",
     "WorkingInput",
     "LabResult",
+    "Histogram",
     "sample_path",
     "decode",
     "working_input",
@@ -86,24 +88,68 @@ class WorkingInput:
 
 
 @dataclass(frozen=True)
+class Histogram:
+    """Counts per channel over shared bins, from an evenly strided sample of at most HIST_SAMPLE values per channel."""
+
+    counts: np.ndarray  # (C, HIST_BINS)
+    edges: np.ndarray  # (HIST_BINS + 1,)
+    sampled: int | None  # values per channel in the histogram when it is a sample
+    below: float  # fraction of values < 0 (of the sample)
+    above: float  # fraction of values > 255
+    spread: float  # 99.5th percentile of |value|: the diverging scale's limit
+
+
+@dataclass(frozen=True)
 class LabResult:
-    """A layer's output (C, H, W) float32 (read-only), its display copy, value range and histogram."""
+    """A layer's output (C, H, W) float32 (read-only) and its display copy; range and histogram when first asked for.
+
+    Only the display copy is made up front: the default view (clip) needs nothing else, so the picture reaches the
+    browser first and the statistics (two full passes, a sample, a percentile) follow below it. Each is computed once
+    and kept with the cached result.
+    """
 
     output: np.ndarray
     display: np.ndarray
     scale: float
-    low: float
-    high: float
-    counts: np.ndarray  # (C, HIST_BINS)
-    edges: np.ndarray  # (HIST_BINS + 1,)
-    sampled: int | None  # values per channel in the histogram when it is a sample
-    below: float  # fraction of values < 0 (of the histogram's sample)
-    above: float  # fraction of values > 255
-    spread: float  # 99.5th percentile of |value|: the diverging scale's limit
+
+    @cached_property
+    def _range(self) -> tuple[float, float]:
+        return float(self.output.min()), float(self.output.max())
+
+    @property
+    def low(self) -> float:
+        return self._range[0]
+
+    @property
+    def high(self) -> float:
+        return self._range[1]
+
+    @cached_property
+    def histogram(self) -> Histogram:
+        flat = self.output.reshape(self.output.shape[0], -1)
+        step = max(1, -(-flat.shape[1] // HIST_SAMPLE))
+        sample = np.ascontiguousarray(flat[:, ::step])
+        low, high = self.low, self.high
+        hist_range = (low, high) if high > low else (low - 0.5, high + 0.5)
+        histograms = [np.histogram(c, bins=HIST_BINS, range=hist_range) for c in sample]  # uniform bins: fast path
+        spread = np.percentile(np.abs(sample[:, :: max(1, sample.shape[1] // SPREAD_SAMPLE)]), DIVERGING_PERCENTILE)
+        return Histogram(np.stack([h[0] for h in histograms]), histograms[0][1], sample.shape[1] if step > 1 else None,
+                         float(np.mean(sample < 0)), float(np.mean(sample > 255)), float(spread))
+
+    counts = property(lambda self: self.histogram.counts)
+    edges = property(lambda self: self.histogram.edges)
+    sampled = property(lambda self: self.histogram.sampled)
+    below = property(lambda self: self.histogram.below)
+    above = property(lambda self: self.histogram.above)
+    spread = property(lambda self: self.histogram.spread)
 
     def value_range(self, mode: str) -> tuple[float, float]:
-        """What the display mode maps to the ends of its scale for this output."""
-        return imaging.range_for(mode, self.low, self.high, self.spread)
+        """What the display mode maps to the ends of its scale for this output (clip and absolute need no statistics)."""
+        if mode == "diverging":
+            return imaging.range_for(mode, self.low, self.high, self.spread)
+        if mode == "min-max":
+            return imaging.range_for(mode, self.low, self.high)
+        return imaging.range_for(mode, 0.0, 255.0)
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -112,23 +158,10 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 
 
 def summarise(output: np.ndarray) -> LabResult:
-    """Display copy, range and histogram of an output, computed once per configuration.
-
-    The histogram, the share outside 0..255 and the diverging limit come from an evenly strided sample of at most
-    HIST_SAMPLE values per channel (1 MP of a 12 MP result): the same picture at a twelfth of the cost.
-    """
+    """The output with its display copy; the range and the histogram (of a sample: HIST_SAMPLE values per channel,
+    1 MP of a 12 MP result, the same picture at a twelfth of the cost) are computed when first read."""
     display, scale = imaging.display_copy(output)
-    low, high = float(output.min()), float(output.max())
-    flat = output.reshape(output.shape[0], -1)
-    step = max(1, -(-flat.shape[1] // HIST_SAMPLE))
-    sample = np.ascontiguousarray(flat[:, ::step])
-    hist_range = (low, high) if high > low else (low - 0.5, high + 0.5)
-    histograms = [np.histogram(c, bins=HIST_BINS, range=hist_range) for c in sample]  # uniform bins: the fast path
-    counts, edges = np.stack([h[0] for h in histograms]), histograms[0][1]
-    spread = float(np.percentile(np.abs(sample[:, :: max(1, sample.shape[1] // SPREAD_SAMPLE)]), DIVERGING_PERCENTILE))
-    return LabResult(_readonly(output), _readonly(display), scale, low, high, counts, edges,
-                     sample.shape[1] if step > 1 else None, float(np.mean(sample < 0)), float(np.mean(sample > 255)),
-                     spread)
+    return LabResult(_readonly(output), _readonly(display), scale)
 
 
 def flat_response(kernel: np.ndarray, stride, dilation) -> tuple[float, float]:
