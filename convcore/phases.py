@@ -6,8 +6,11 @@ place by BLAS (beta = 1). Columns that run past a row's end are garbage and are 
 The zeros after one row's data double as the zeros before the next row's, so a row is data + max(pad before, pad
 after) long, which keeps the garbage to a few percent.
 
-Strides: the polyphase split turns stride s into s*s stride-1 sub-grids of the padded input, stacked along the
-channels; the taps that share a shift (one per phase) then form one GEMM over their phases' channels. The
+Strides: the polyphase split turns the rows of stride s into s stride-1 sub-grids of the padded input, and the
+columns into one block per kernel column (block j's column u holds padded column s*u + j*d), all stacked along the
+channels; the taps that share a row shift then form one GEMM over their blocks' channels (stride 2, 3x3: two GEMMs,
+K = 6C and 3C). The grid is then exactly as wide as the output, so with one output row phase the GEMMs write
+straight into the result: no garbage columns, no accumulator, no copy out. The
 transposed op works per output phase: output rows y = s*q + a take the kernel rows i with (a + p - i*d) divisible
 by s, a stride-1 correlation with that sub-kernel (no zero insertion); its kernel columns go to separate accumulator
 blocks of one GEMM, summed into their output column phases at the end. Narrow stride-1 layers stack their kernel
@@ -15,7 +18,7 @@ columns the same way (STACK_BELOW).
 
 The work runs in chunks of output rows: each gathers the input rows it reads into per-thread scratch (memory grows
 with the output, not the input x kernel area), runs its GEMMs and writes its rows; chunks are shared by the engine's
-threads, with BLAS's own threads off.
+threads, with BLAS's own threads off. Chunks that write straight into the result stay within one image.
 """
 from __future__ import annotations
 
@@ -66,7 +69,10 @@ def correlate_phases(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair,
     o, cg, kh, kw = w.shape
     (top, _), (left, _) = padding
     row_taps, row_phases, height = _grid_axis(h, kh, stride[0], dilation[0], top, out[0])
-    col_taps, col_phases, width = _grid_axis(wd, kw, stride[1], dilation[1], left, out[1])
+    if stride[1] > 1:  # strided columns: one block per kernel column (module docstring), no garbage columns
+        col_taps, col_phases, width = _column_taps(wd, kw, stride[1], dilation[1], left, out[1])
+    else:
+        col_taps, col_phases, width = _grid_axis(wd, kw, stride[1], dilation[1], left, out[1])
     by_shift = {}  # (row shift, column shift) -> {phase: (i, j)}: the taps that can share a GEMM
     for i, (qi, a) in enumerate(row_taps):
         for j, (qj, b) in enumerate(col_taps):
@@ -134,6 +140,18 @@ def _grid_axis(size: int, k: int, s: int, d: int, before: int, out: int):
     return taps, phases, length
 
 
+def _column_taps(size: int, k: int, s: int, d: int, before: int, out: int):
+    """Like _grid_axis, with a block per kernel column: grid column u of block j holds padded column s*u + j*d, so
+    every tap reads at shift 0 and the grid is exactly `out` wide."""
+    taps, blocks = [(0, j) for j in range(k)], {}
+    for j in range(k):
+        offset = j * d - before  # grid column u reads input column s*u + offset
+        first = offset if offset >= 0 else offset % s  # the first one inside the input
+        start = (first - offset) // s
+        blocks[j] = (first, start, max(0, min(len(range(first, size, s)), out - start)))
+    return taps, blocks, out
+
+
 def _axis_phases(n_in: int, k: int, s: int, p: int, d: int, n_out: int):
     """Per output phase a of one axis of the transposed op: (a, output count, [(tap, input shift e)]).
 
@@ -190,10 +208,18 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
     per_row = width * max(groups * len(plan.blocks) * og, sum(channels.values()))  # accumulator or gathered sources
     rows_per_chunk = max(1, min(CHUNK_ELEMENTS // per_row,
                                 -(-total_rows // (CHUNKS_PER_THREAD * parallel.WORKERS))))  # enough chunks to share
+    # a grid exactly as wide as the output, one block, one row phase: the GEMMs write straight into the result
+    direct = (plan.blocks == [0] and width == result.shape[3] and plan.cols == [(0, 1, width, [0])]
+              and len(plan.rows) == 1 and plan.rows[0][:2] == (0, 1))
     chunks = []  # (row phase, first grid row, stop grid row) over the whole batch: chunks may span images
     for r, (first, step, count, terms) in enumerate(plan.rows):
         if not terms:
             result[:, :, first::step][:, :, :count] = 0  # no kernel tap reaches these rows
+            continue
+        if direct:  # chunks within one image, over its output rows only
+            size = -(-count // -(-count // rows_per_chunk))
+            chunks += [(r, image * plan.height + q0, image * plan.height + min(count, q0 + size))
+                       for image in range(n) for q0 in range(0, count, size)]
             continue
         last = (n - 1) * plan.height + count  # rows past the last image's output are not needed
         size = -(-last // -(-last // rows_per_chunk))  # as many chunks as rows_per_chunk needs, of even sizes
@@ -214,6 +240,12 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
         sources = {key: _gather(plan, key, groups, low, span,
                                 parallel.scratch(("phase source", key), (channels[key], source_length), result.dtype))
                    for key in {term[0] for term in terms}}
+        if direct:
+            image = g0 // plan.height
+            q0 = g0 - image * plan.height
+            acc = by_group[image, :, :, q0 : q0 + g1 - g0].reshape(groups, og, -1)  # a view of the result
+            _multiply(plan, terms, sources, (g0 - low) * width, (g1 - g0) * width, groups, acc)
+            return
         acc = parallel.scratch("phase acc", acc_shape, result.dtype)
         _multiply(plan, terms, sources, (g0 - low) * width, (g1 - g0) * width + shift, groups, acc)
         _write(plan, chunk, acc, by_group)
@@ -239,13 +271,14 @@ def _multiply(plan: _Plan, terms, sources: dict, offset: int, columns: int, grou
         start = offset + row_shift * plan.width + col_shift
         again = written[b0]
         if use_blas:  # raw addresses: this loop runs a GEMM per group, and views cost more than BLAS here
-            item, src_ld, acc_ld = src.itemsize, src.shape[1], acc.shape[2]
+            item, src_ld = src.itemsize, src.shape[1]
+            acc_group, acc_ld = acc.strides[0] // item, acc.strides[1] // item  # acc may be a view of the result
             src_at, acc_at, w_at = blas.address(src), blas.address(acc), blas.address(wm)
             m = (b1 - b0) * og
             for g in range(groups):
                 blas.gemm_at(dtype, m, columns, k, w_at + g * m * k * item, k,
                              src_at + ((g * per_group + k0) * src_ld + start) * item, src_ld,
-                             acc_at + (g * acc.shape[1] + b0 * og) * acc_ld * item, acc_ld, again)
+                             acc_at + (g * acc_group + b0 * og * acc_ld) * item, acc_ld, again)
         else:
             for g in range(groups):
                 a = wm[g]
@@ -285,19 +318,35 @@ def _write(plan: _Plan, chunk, acc: np.ndarray, by_group: np.ndarray) -> None:
 
 
 def _gather(plan: _Plan, key, groups: int, low: int, rows: int, buffer: np.ndarray) -> np.ndarray:
-    """Grid rows [low, low + rows) of source `key` (zeros around the data), flat in buffer (channels, >= rows*width)."""
+    """Grid rows [low, low + rows) of source `key` (zeros around the data), flat in buffer (channels, >= rows*width).
+
+    Only the zeros are written besides the data (the buffer is reused: zeroing it whole cost as much as the copies).
+    """
     x, height, width = plan.x, plan.height, plan.width
     specs = plan.sources[key]
     cg = x.shape[1] // groups
-    buffer[...] = 0
+    buffer[:, rows * width : (rows + 1) * width] = 0  # reads past the last row's end land in garbage columns
     grid = buffer[:, : rows * width].reshape(groups, len(specs), cg, rows, width)
+    images = range(low // height, (low + rows - 1) // height + 1)
     for block, ((h0, q0, nr, sh), (w0, u0, nc, sw)) in enumerate(specs):
-        for image in range(low // height, min(x.shape[0], (low + rows - 1) // height + 1)):
-            lo, hi = max(low - image * height, q0), min(low + rows - image * height, q0 + nr)
-            if lo < hi and nc:
-                at = image * height - low
-                data = x[image, :, h0 + sh * (lo - q0) : h0 + sh * (hi - 1 - q0) + 1 : sh, w0 : w0 + sw * (nc - 1) + 1 : sw]
-                grid[:, block, :, at + lo : at + hi, u0 : u0 + nc] = data.reshape(groups, cg, hi - lo, nc)
+        dest = grid[:, block]
+        for image in images:
+            at = image * height - low  # the image's grid row 0, relative to the chunk
+            seg0, seg1 = max(at, 0), min(at + height, rows)  # the chunk's rows in this image
+            lo, hi = max(seg0, at + q0), min(seg1, at + q0 + nr)  # ... that hold data
+            if image >= x.shape[0] or lo >= hi or not nc:
+                dest[:, :, seg0:seg1] = 0
+                continue
+            if seg0 < lo:
+                dest[:, :, seg0:lo] = 0
+            if hi < seg1:
+                dest[:, :, hi:seg1] = 0
+            if u0:
+                dest[:, :, lo:hi, :u0] = 0
+            if u0 + nc < width:
+                dest[:, :, lo:hi, u0 + nc :] = 0
+            data = x[image, :, h0 + sh * (lo - at - q0) : h0 + sh * (hi - 1 - at - q0) + 1 : sh, w0 : w0 + sw * (nc - 1) + 1 : sw]
+            dest[:, :, lo:hi, u0 : u0 + nc] = data.reshape(groups, cg, hi - lo, nc)
     return buffer
 
 
