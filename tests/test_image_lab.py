@@ -347,6 +347,9 @@ def test_large_upload_sends_jpeg_display_copies_and_png_crops(app_test):
     images = [t for t in figure(at)["data"] if t["type"] == "image"]
     assert len(images) == 2 and all(t["source"].startswith("data:image/jpeg;base64,") for t in images)
     assert all(decoded(t["source"]).shape == (384, 512, 3) for t in images)  # display-sized, never 1200 x 900
+    hover = [t for t in figure(at)["data"] if t["type"] == "heatmap"]
+    shapes = [[int(n) for n in str(t["customdata"]["shape"]).split(",")] for t in hover]  # plotly's typed arrays
+    assert len(shapes) == 2 and all(max(s[:2]) == figures.HOVER_FIT_SIDE and s[2] == 3 for s in shapes)  # block means
     at.radio(key="lab_zoom").set_value("1:1 crop").run()
     ok(at)
     images = [t for t in figure(at)["data"] if t["type"] == "image"]

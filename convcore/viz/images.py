@@ -6,8 +6,9 @@ full-resolution array. Each panel is two traces on the same axes:
   `z` takes seconds to draw in plotly.js), coloured as the display mode says: a PNG when it shows real pixels
   (scale 1: small images, crops; every pixel exact, no blur when enlarged), a JPEG when it is a downscaled average
   (4:4:4, quality 92: a fifth of the PNG's bytes, a tenth of its encoding time; the hover layer has the values);
-- an invisible go.Heatmap over it, at most HOVER_MAX_SIDE cells a side, whose hover shows the real signed values
-  (block means when the panel is shown scaled) and whose colour bar explains the display mapping.
+- an invisible go.Heatmap over it, at most HOVER_MAX_SIDE cells a side (HOVER_FIT_SIDE over a downscaled copy),
+  whose hover shows the real signed values (block means when the panel is shown scaled) and whose colour bar
+  explains the display mapping.
 Coordinates are full-resolution pixel indices, so hover positions match the downloaded .npy.
 """
 from __future__ import annotations
@@ -22,12 +23,15 @@ from PIL import Image
 from ..imaging import DIVERGING_COLORSCALE, display_copy, diverging_rgb, to_uint8
 
 __all__ = ["side_by_side", "difference_figure", "histogram_figure", "panels", "output_panels", "compose",
-           "aspect_of", "png_data_uri", "jpeg_data_uri", "picture_data_uri", "CHANNEL_NAMES", "HOVER_MAX_SIDE"]
+           "aspect_of", "png_data_uri", "jpeg_data_uri", "picture_data_uri", "CHANNEL_NAMES", "HOVER_MAX_SIDE", "HOVER_FIT_SIDE"]
 
 CHANNEL_NAMES = {1: ("gray",), 3: ("R", "G", "B")}
 CHANNEL_COLOURS = {"gray": "#555555", "R": "#d62728", "G": "#2ca02c", "B": "#1f77b4"}
 GRAY = [[0.0, "rgb(0,0,0)"], [1.0, "rgb(255,255,255)"]]
 HOVER_MAX_SIDE = 160  # hover cells per side: hover data stays small (plotly.js is slow with big per-pixel arrays)
+# Fewer cells over a downscaled panel (each already a block mean): Streamlit's frontend rewrites a Plotly spec as one
+# string several dozen times (theme colours), so every byte of hover data costs on each new figure.
+HOVER_FIT_SIDE = 96
 PANEL_HEIGHT = 430  # px; legible at 1280x720
 JPEG_QUALITY = 92
 
@@ -76,7 +80,7 @@ def _panel(values: np.ndarray, mode: str, value_range, scale: float, offset, lab
     centre = (scale - 1) / 2  # a shown pixel covers full-resolution pixels offset + scale*j ... + scale - 1
     picture = dict(type="image", source=picture_data_uri(_rendered(values, mode, value_range), scale), x0=left + centre,
                    y0=top + centre, dx=scale, dy=scale, hoverinfo="skip", name=label)
-    hover, hover_scale = display_copy(values, HOVER_MAX_SIDE)
+    hover, hover_scale = display_copy(values, HOVER_MAX_SIDE if scale <= 1 else HOVER_FIT_SIDE)
     cell = scale * hover_scale
     lo, hi = value_range
     # 3 channels hover their values from customdata; z only gives the layer its cells (the layer is invisible and the
