@@ -3,8 +3,11 @@ import streamlit as st
 
 st.set_page_config(page_title="Convolution Studio", page_icon="assets/icon.png", layout="wide")
 
-# url_path must never equal a file name in pages/: until the first session runs this script, Streamlit serves a
-# URL that names a file in pages/ as an old-style page, without this navigation (see the review of streamlit/streamlit#10276).
+# Until a session has run this script, Streamlit 1.67 serves the files in pages/ by their names, without this
+# navigation (it chose old-style routing because pages/ exists): a URL naming a page's file would open that page bare,
+# and a URL naming no file shows a "Page not found" dialog (streamlit/streamlit#9992). So no url_path names a page's
+# file, and each non-default url_path has an entry file pages/<url_path>.py that only runs this script: the first
+# visit to a shared link runs this navigation like any later one (checked by tests/test_home.py and the browser tests).
 PAGES = {
     "Start": [
         st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="start", default=True),

@@ -26,6 +26,8 @@ IDLE = "[data-testid='stApp'][data-test-connection-state='CONNECTED'][data-test-
 EXCEPTION = "[data-testid='stException']"
 RENDERED = "[data-testid='stMain'] [data-testid='stElementContainer']"
 SIDEBAR_NAV = "[data-testid='stSidebarNav']"
+# Streamlit's modal for a URL its routing did not find (it makes the page inert until closed).
+PAGE_NOT_FOUND = "Page not found"
 
 
 def free_port() -> int:
@@ -113,7 +115,14 @@ def open_app_page(page, app_url: str, url_path: str = "", query: str | dict = ""
     # The frontend draws elements a while after the script finished (lazy bundles): wait for the first one.
     page.wait_for_selector(RENDERED, timeout=timeout)
     wait_for_idle(page, timeout)
+    assert_no_page_not_found(page)
     return page
+
+
+def assert_no_page_not_found(page) -> None:
+    """No "Page not found" dialog: a shared link to any page of app.py works, also as a fresh server's first request."""
+    dialog = page.get_by_role("dialog").filter(has_text=PAGE_NOT_FOUND)
+    assert dialog.count() == 0, dialog.first.inner_text()
 
 
 def is_harmless_page_error(message: str) -> bool:

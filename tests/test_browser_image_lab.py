@@ -26,12 +26,6 @@ def photo(width: int = 90, height: int = 60) -> np.ndarray:
 
 def open_lab(page, app_url, query: dict) -> None:
     open_app_page(page, app_url, "lab", query)
-    # Streamlit may show a spurious "Page not found" dialog on a browser's first visit to a non-default page
-    # (streamlit/streamlit#9992, as in test_browser_lessons); it makes the page inert until closed.
-    dialog = page.get_by_role("dialog")
-    if dialog.count():
-        page.keyboard.press("Escape")
-        dialog.wait_for(state="hidden", timeout=10_000)
 
 
 def panel_png(page, index: int) -> np.ndarray:

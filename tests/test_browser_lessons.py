@@ -28,12 +28,6 @@ CELL_CENTRE = """([grid, row, col]) => {
 def open_lesson(page, app_url: str, url_path: str, query: str | dict = "") -> None:
     open_app_page(page, app_url, url_path, query)
     page.wait_for_selector(CHART, timeout=60_000)
-    # Streamlit may show a spurious "Page not found" dialog on a browser's first visit to a non-default page
-    # (streamlit/streamlit#9992); it makes the page inert until closed.
-    dialog = page.get_by_role("dialog")
-    if dialog.count():
-        page.keyboard.press("Escape")
-        dialog.wait_for(state="hidden", timeout=10_000)
     assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()
 
 

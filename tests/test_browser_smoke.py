@@ -2,7 +2,16 @@
 import pytest
 from playwright.sync_api import expect
 
-from browser import EXCEPTION, SIDEBAR_NAV, app_pages, open_app_page, start_app, stop_app
+from browser import (
+    EXCEPTION,
+    SIDEBAR_NAV,
+    app_pages,
+    assert_no_page_not_found,
+    open_app_page,
+    start_app,
+    stop_app,
+    wait_for_idle,
+)
 
 pytestmark = pytest.mark.browser
 PAGES = app_pages()
@@ -38,5 +47,24 @@ def test_a_shared_link_works_as_the_first_request_to_a_fresh_server(page, tmp_pa
         expect(page.locator(SIDEBAR_NAV)).to_contain_text(PAGES[0].title)
         expect(page.locator(SIDEBAR_NAV)).not_to_contain_text("conv2d lesson")  # a pages/ file name
         assert page.url.split("?")[0].endswith("/" + target.url_path)
+    finally:
+        stop_app(proc)
+
+
+def test_a_shared_link_with_settings_opens_without_page_not_found_on_a_fresh_server(page, tmp_path):
+    """A teacher's link to a page and its settings, as a fresh server's first request: that page with those settings,
+    no "Page not found" dialog (streamlit/streamlit#9992; see app.py), and the session works on afterwards."""
+    proc, url = start_app("app.py", log_path=tmp_path / "server.log")
+    try:
+        open_app_page(page, url, "conv2d", {"c2_k_h": "5"})
+        assert_no_page_not_found(page)
+        expect(page.locator(".st-key-c2_k_h input")).to_have_value("5")
+        expect(page.locator(SIDEBAR_NAV)).to_contain_text("Padding modes")
+        page.locator(SIDEBAR_NAV).get_by_text("Padding modes").click()
+        page.wait_for_url("**/padding", timeout=30_000)
+        page.wait_for_selector("[data-testid='stMain'] h1", timeout=30_000)
+        wait_for_idle(page)
+        assert_no_page_not_found(page)
+        assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()
     finally:
         stop_app(proc)

@@ -1,5 +1,8 @@
 """AppTest of the home page and the navigation in app.py."""
+import ast
 from pathlib import Path
+
+from streamlit.source_util import page_icon_and_name
 
 from browser import ROOT, app_pages
 
@@ -24,14 +27,38 @@ def test_every_page_in_app_py_runs_without_an_exception(app_test):
         assert at.title or at.header or at.markdown, f"{page.file} shows nothing"
 
 
-def test_every_file_in_pages_is_in_app_py_and_no_url_path_names_a_file():
-    # Until a session has run app.py, Streamlit serves a URL that names a file in pages/ as an old-style page
-    # without app.py's navigation and page config: a shared link to such a URL breaks on a freshly started server.
+# What an entry file pages/<url_path>.py does: run app.py (its docstring says why).
+ENTRY_CODE = """
+import runpy
+from pathlib import Path
+
+runpy.run_path(str(Path(__file__).resolve().parent.parent / "app.py"))
+"""
+
+
+def code_without_docstring(source: str) -> str:
+    body = ast.parse(source).body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return ast.dump(ast.Module(body=body, type_ignores=[]))
+
+
+def test_pages_holds_the_pages_of_app_py_and_an_entry_file_per_url_path():
+    # Until a session has run app.py, Streamlit serves the files in pages/ by their names, without app.py's navigation:
+    # a URL naming a page's file would open that page bare, and a URL naming no file shows a "Page not found" dialog
+    # (streamlit/streamlit#9992). So no url_path names a page's file, and each non-default url_path has an entry file
+    # named so that Streamlit serves it at that URL, which runs app.py (the browser tests check a fresh server).
     pages = app_pages()
+    page_files = {Path(p.file).stem for p in pages}
+    entries = {p.url_path for p in pages if not p.default}
     files = {p.stem for p in (ROOT / "pages").glob("*.py")}
-    assert {Path(p.file).stem for p in pages} == files
-    assert not {p.url_path for p in pages} & files
+    assert files == page_files | entries
+    assert not {p.url_path for p in pages} & page_files
     assert len({p.url_path for p in pages}) == len(pages) and sum(p.default for p in pages) == 1
+    for url_path in entries:
+        entry = ROOT / "pages" / f"{url_path}.py"
+        assert page_icon_and_name(entry) == ("", url_path), f"Streamlit would not serve {entry.name} at /{url_path}"
+        assert code_without_docstring(entry.read_text()) == code_without_docstring(ENTRY_CODE), entry.name
 
 
 def test_home_survives_unknown_query_parameters(app_test):
