@@ -179,6 +179,19 @@ def test_no_upload_yet_explains_itself(app_test):
     assert any("Choose an image file" in i.value for i in at.info)
 
 
+def test_removing_the_file_waits_for_a_replacement_then_explains(app_test, monkeypatch):
+    waits = []
+    monkeypatch.setattr(lab, "await_replacement", lambda prefix, seconds=lab.REPLACEMENT_WAIT: waits.append(prefix))
+    at = upload(app_test, "a.png", UPLOADS["png"][1])
+    ok(at)
+    assert figure(at) is not None and waits == []  # a file: no waiting
+    at.file_uploader(key="lab_upload").set_value(None).run()
+    assert waits == ["lab"]  # the file went: a new one may be on its way (Streamlit reruns twice on a replacement)
+    assert not at.exception and any("Choose an image file" in i.value for i in at.info) and figure(at) is None
+    at.run()
+    assert waits == ["lab"]  # only right after a file was there
+
+
 # ---- kernels ------------------------------------------------------------------------------------------------------
 
 def test_every_preset(app_test):

@@ -8,6 +8,7 @@ Moving a display control therefore reuses everything and only remaps a display-s
 from __future__ import annotations
 
 import hashlib
+import time
 import zlib
 from dataclasses import dataclass
 from functools import cached_property
@@ -49,6 +50,7 @@ __all__ = [
     "flat_response",
     "Picked",
     "image_source",
+    "await_replacement",
     "kernel_controls",
     "kernel_values",
     "channel_controls",
@@ -71,6 +73,7 @@ HIST_SAMPLE = 1_000_000  # values per channel for the histogram (a strided sampl
 SPREAD_SAMPLE = 100_000  # values per channel for the diverging limit (a percentile: a sorting cost)
 DIVERGING_PERCENTILE = 99.5  # the diverging scale ends here; the rarer, larger values saturate
 CUSTOM = "custom"
+REPLACEMENT_WAIT = 0.6  # s: a replaced upload's second rerun comes well within this (see await_replacement)
 DEFAULT_CUSTOM = "1 2 1\n0 0 0\n-1 -2 -1"
 
 
@@ -267,15 +270,35 @@ def image_source(prefix: str) -> Picked:
                      f"{imaging.MAX_PIXELS / 1e6:.0f} megapixels.")
         else:
             upload = st.camera_input("Take a photo", key=widget_key(prefix, "camera"))
+        had_file = widget_key(prefix, "_had_file")
         if upload is None:
+            if st.session_state.pop(had_file, False):
+                await_replacement(prefix)
             return Picked(message="Choose an image file in the sidebar (or pick a sample photo) to filter it."
                           if source == "upload" else "Take a photo with the camera in the sidebar to filter it.")
+        st.session_state[had_file] = True
         data = upload.getvalue()
         key = digest(data)
         image, error = decode(key, data)
     if error:
         return Picked(message=error, is_error=True)
     return Picked(key, image)
+
+
+def await_replacement(prefix: str, seconds: float = REPLACEMENT_WAIT) -> None:
+    """Give a file being replaced the moment it takes to arrive, so its run can take over from this one.
+
+    Choosing a new file while one is loaded makes Streamlit rerun twice: at once without the old file, then when the
+    new one has been uploaded (0.1-0.3 s later). If that first run finished, the browser would clear the figures and
+    the page below, then build them all again. Waiting here instead lets the second run stop this one (reading
+    st.session_state is a point where a pending rerun stops the script), and the page keeps the last result until
+    the new one replaces it in place. A file really removed shows its message after the wait.
+    """
+    key = widget_key(prefix, "upload")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        _ = key in st.session_state  # the yield point
 
 
 def _read_sample(name: str) -> bytes:
