@@ -190,6 +190,10 @@ def test_removing_the_file_waits_for_a_replacement_then_explains(app_test, monke
     assert not at.exception and any("Choose an image file" in i.value for i in at.info) and figure(at) is None
     at.run()
     assert waits == ["lab"]  # only right after a file was there
+    at.file_uploader(key="lab_upload").set_value(("a.png", UPLOADS["png"][1], "image/png")).run()
+    at.radio(key="lab_src").set_value("sample").run()
+    at.radio(key="lab_src").set_value("upload").run()
+    assert waits == ["lab"] and figure(at) is None  # the file went with the switch: nothing on its way
 
 
 # ---- kernels ------------------------------------------------------------------------------------------------------

@@ -255,6 +255,8 @@ class Picked:
 def image_source(prefix: str) -> Picked:
     """Sample, upload or camera widgets; the page shows Picked.message where the result would be."""
     source = choice(prefix, "src", "Image source", ["sample", "upload", "camera"], "sample", horizontal=True)
+    had_file = widget_key(prefix, "_had_file")
+    last_run_file = st.session_state.pop(had_file, None)  # the source that held a file in the last run, if any
     if source == "sample":
         name = choice(prefix, "sample", "Sample photo", list(SAMPLES), "astronaut",
                       help="Small public-domain / CC0 photos shipped with the app (see assets/README.md).")
@@ -270,13 +272,12 @@ def image_source(prefix: str) -> Picked:
                      f"{imaging.MAX_PIXELS / 1e6:.0f} megapixels.")
         else:
             upload = st.camera_input("Take a photo", key=widget_key(prefix, "camera"))
-        had_file = widget_key(prefix, "_had_file")
         if upload is None:
-            if st.session_state.pop(had_file, False):
+            if last_run_file == source:
                 await_replacement(prefix)
             return Picked(message="Choose an image file in the sidebar (or pick a sample photo) to filter it."
                           if source == "upload" else "Take a photo with the camera in the sidebar to filter it.")
-        st.session_state[had_file] = True
+        st.session_state[had_file] = source
         data = upload.getvalue()
         key = digest(data)
         image, error = decode(key, data)
