@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -61,6 +61,7 @@ class _Plan:
     blocks: list
     rows: list
     cols: list
+    gathers: dict = field(default_factory=dict)  # _gather's steps per (buffer, chunk geometry), made once per call
 
 
 def correlate_phases(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair, groups: int, padding: Pads,
@@ -280,16 +281,19 @@ def _multiply(plan: _Plan, terms, sources: dict, offset: int, columns: int, grou
     dtype = acc.dtype
     use_blas = blas.available(dtype)
     written = [False] * len(plan.blocks)
+    if use_blas:
+        item = acc.itemsize
+        acc_at, acc_group, acc_ld = blas.address(acc), acc.strides[0] // item, acc.strides[1] // item  # acc may be a view
+        src_ats = {key: blas.address(src) for key, src in sources.items()}
     for key, k0, k, row_shift, col_shift, b0, b1, wm in terms:
         src = sources[key]
         per_group = src.shape[0] // groups
         start = offset + row_shift * plan.width + col_shift
         again = written[b0]
         if use_blas:  # raw addresses: this loop runs a GEMM per group, and views cost more than BLAS here
-            item, src_ld = src.itemsize, src.shape[1]
-            acc_group, acc_ld = acc.strides[0] // item, acc.strides[1] // item  # acc may be a view of the result
+            src_ld, src_at = src.shape[1], src_ats[key]
             w_group, w_ld = wm.strides[0] // item, wm.strides[1] // item  # wm may be a view (unit stride along k)
-            src_at, acc_at, w_at = blas.address(src), blas.address(acc), blas.address(wm)
+            w_at = blas.address(wm)
             m = (b1 - b0) * og
             for g in range(groups):
                 blas.gemm_at(dtype, m, columns, k, w_at + g * w_group * item, w_ld,
@@ -338,15 +342,36 @@ def _gather(plan: _Plan, key, groups: int, low: int, rows: int, buffer: np.ndarr
 
     Only the zeros are written besides the data (the buffer is reused: zeroing it whole cost as much as the copies).
     A block that is another one shifted along its columns (kernel columns 0 and 2 of stride 2) is copied from it in
-    long contiguous runs, about twice as fast as reading x again with a stride.
+    long contiguous runs, about twice as fast as reading x again with a stride. The steps depend on the chunk's
+    position within its image only, so they are worked out once per call and buffer.
     """
+    first = low // plan.height
+    geometry = (key, buffer.__array_interface__["data"][0], buffer.shape, low - first * plan.height, rows)
+    steps = plan.gathers.get(geometry)
+    if steps is None:
+        steps = plan.gathers[geometry] = _gather_steps(plan, key, groups, geometry[3], rows, buffer)
+    x = plan.x
+    for dest, source in steps:
+        if source is None:
+            dest[...] = 0
+        elif isinstance(source, np.ndarray):
+            dest[...] = source
+        elif first + source[0] < x.shape[0]:
+            dest[...] = x[(first + source[0],) + source[1]].reshape(dest.shape)
+        else:  # rows past the last image
+            dest[...] = 0
+    return buffer
+
+
+def _gather_steps(plan: _Plan, key, groups: int, low: int, rows: int, buffer: np.ndarray) -> list:
+    """_gather's steps for chunks starting `low` rows into an image: (view of buffer, None to zero it | a view of
+    buffer to copy | (image after the chunk's first, index into x))."""
     x, height, width = plan.x, plan.height, plan.width
     specs = plan.sources[key]
     cg = x.shape[1] // groups
-    buffer[:, rows * width : (rows + 1) * width] = 0  # reads past the last row's end land in garbage columns
+    steps = [(buffer[:, rows * width : (rows + 1) * width], None)]  # reads past the last row's end land in garbage
     grid = buffer[:, : rows * width].reshape(groups, len(specs), cg, rows, width)
     flat = grid.reshape(groups, len(specs), cg, rows * width)
-    images = range(low // height, (low + rows - 1) // height + 1)
     order, parents = _parents(tuple(specs))
     for block in order:
         (h0, q0, nr, sh), (w0, u0, nc, sw) = specs[block]
@@ -354,28 +379,23 @@ def _gather(plan: _Plan, key, groups: int, low: int, rows: int, buffer: np.ndarr
         dest = grid[:, block]
         if parent is not None:  # column u is the parent's column u + delta (the margins are zeroed below)
             if delta > 0:
-                flat[:, block, :, :-delta] = flat[:, parent, :, delta:]
+                steps.append((flat[:, block, :, :-delta], flat[:, parent, :, delta:]))
             else:
-                flat[:, block, :, -delta:] = flat[:, parent, :, :delta]
-        for image in images:
+                steps.append((flat[:, block, :, -delta:], flat[:, parent, :, :delta]))
+        for image in range((low + rows - 1) // height + 1):
             at = image * height - low  # the image's grid row 0, relative to the chunk
             seg0, seg1 = max(at, 0), min(at + height, rows)  # the chunk's rows in this image
             lo, hi = max(seg0, at + q0), min(seg1, at + q0 + nr)  # ... that hold data
-            if image >= x.shape[0] or lo >= hi or not nc:
-                dest[:, :, seg0:seg1] = 0
+            if lo >= hi or not nc:
+                steps.append((dest[:, :, seg0:seg1], None))
                 continue
-            if seg0 < lo:
-                dest[:, :, seg0:lo] = 0
-            if hi < seg1:
-                dest[:, :, hi:seg1] = 0
-            if u0:
-                dest[:, :, lo:hi, :u0] = 0
-            if u0 + nc < width:
-                dest[:, :, lo:hi, u0 + nc :] = 0
+            steps += [(view, None) for view in (dest[:, :, seg0:lo], dest[:, :, hi:seg1], dest[:, :, lo:hi, :u0],
+                                                dest[:, :, lo:hi, u0 + nc :]) if view.size]
             if parent is None:
-                data = x[image, :, h0 + sh * (lo - at - q0) : h0 + sh * (hi - 1 - at - q0) + 1 : sh, w0 : w0 + sw * (nc - 1) + 1 : sw]
-                dest[:, :, lo:hi, u0 : u0 + nc] = data.reshape(groups, cg, hi - lo, nc)
-    return buffer
+                index = (slice(None), slice(h0 + sh * (lo - at - q0), h0 + sh * (hi - 1 - at - q0) + 1, sh),
+                         slice(w0, w0 + sw * (nc - 1) + 1, sw))
+                steps.append((dest[:, :, lo:hi, u0 : u0 + nc], (image, index)))
+    return steps
 
 
 def _unaliased(length: int, block_bytes: int, distances) -> int:
