@@ -62,6 +62,7 @@ class _Plan:
     rows: list
     cols: list
     gathers: dict = field(default_factory=dict)  # _gather's steps per (buffer, chunk geometry), made once per call
+    weights_at: dict = field(default_factory=dict)  # BLAS arguments of each term's weights, by id (the plan holds them)
 
 
 def correlate_phases(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair, groups: int, padding: Pads,
@@ -250,14 +251,18 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
     acc_shape = (groups, len(plan.blocks) * og, rows_per_chunk * width + shift)
     by_group = result.reshape(n, groups, og, result.shape[2], result.shape[3])  # a view: result is contiguous
 
+    # per row phase: its terms, the row shifts they span and the sources they read (worked out once, not per chunk)
+    phase_terms = [(terms, min(t[3] for t in terms), max(t[3] for t in terms) + (0 if direct else 1),
+                    sorted({t[0] for t in terms})) if terms else None for *_, terms in plan.rows]
+
     def run_chunk(chunk):
         r, g0, g1 = chunk
-        terms = plan.rows[r][3]
-        low = g0 + min(term[3] for term in terms)
-        span = g1 + max(term[3] for term in terms) + 1 - low
+        terms, low_shift, high_shift, keys = phase_terms[r]
+        low = g0 + low_shift
+        span = g1 + high_shift - low  # (+ 1 row unless direct: reads past a row's end)
         sources = {key: _gather(plan, key, groups, low, span,
                                 parallel.scratch(("phase source", key), (channels[key], source_length), result.dtype))
-                   for key in {term[0] for term in terms}}
+                   for key in keys}
         if direct:
             image = g0 // plan.height
             q0 = g0 - image * plan.height
@@ -292,8 +297,10 @@ def _multiply(plan: _Plan, terms, sources: dict, offset: int, columns: int, grou
         again = written[b0]
         if use_blas:  # raw addresses: this loop runs a GEMM per group, and views cost more than BLAS here
             src_ld, src_at = src.shape[1], src_ats[key]
-            w_group, w_ld = wm.strides[0] // item, wm.strides[1] // item  # wm may be a view (unit stride along k)
-            w_at = blas.address(wm)
+            held = plan.weights_at.get(id(wm))  # (address, group stride, row stride): wm may be a view along k
+            if held is None:
+                held = plan.weights_at[id(wm)] = (blas.address(wm), wm.strides[0] // item, wm.strides[1] // item)
+            w_at, w_group, w_ld = held
             m = (b1 - b0) * og
             for g in range(groups):
                 blas.gemm_at(dtype, m, columns, k, w_at + g * w_group * item, w_ld,
@@ -369,7 +376,8 @@ def _gather_steps(plan: _Plan, key, groups: int, low: int, rows: int, buffer: np
     x, height, width = plan.x, plan.height, plan.width
     specs = plan.sources[key]
     cg = x.shape[1] // groups
-    steps = [(buffer[:, rows * width : (rows + 1) * width], None)]  # reads past the last row's end land in garbage
+    # reads past the last row's end (into garbage columns) find zeros, not whatever the buffer held
+    steps = [(buffer[:, rows * width : (rows + 1) * width], None)] if plan.blocks != [0] or width != plan.cols[0][2] else []
     grid = buffer[:, : rows * width].reshape(groups, len(specs), cg, rows, width)
     flat = grid.reshape(groups, len(specs), cg, rows * width)
     order, parents = _parents(tuple(specs))
