@@ -70,7 +70,33 @@ def correlate_phases(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair,
     """Cross-correlation of x (N, C, H, W), zero-padded by padding, with w (O, C/groups, kH, kW): (N, O, out...)."""
     n, c, h, wd = x.shape
     o, cg, kh, kw = w.shape
-    (top, _), (left, _) = padding
+    specs, height, width, stacked, blocks, layout = _correlate_layout(h, wd, o // groups, cg, kh, kw, tuple(stride),
+                                                             tuple(dilation), padding[0][0], padding[1][0], tuple(out))
+    w5 = w.reshape(groups, o // groups, cg, kh, kw)
+    if stacked:  # per kernel row i, its kernel columns' weights stacked along the output rows
+        terms = [(0, 0, cg, qi, 0, 0, kw, np.ascontiguousarray(w5[:, :, :, i].transpose(0, 3, 1, 2).reshape(groups, -1, cg)))
+                 for i, qi in layout]
+    else:
+        terms = []
+        by_tap = np.ascontiguousarray(w5.transpose(0, 1, 3, 4, 2)).reshape(groups, o // groups, kh * kw * cg)
+        for k0, k, qi, qj, flat in layout:
+            if flat == list(range(flat[0], flat[0] + len(flat))):  # taps in raster order: a view (rows kh*kw*cg apart)
+                weights = by_tap[:, :, flat[0] * cg : (flat[-1] + 1) * cg]
+            else:
+                weights = np.concatenate([by_tap[:, :, t * cg : (t + 1) * cg] for t in flat], axis=2)
+            terms.append((0, k0, k, qi, qj, 0, 1, weights))
+    plan = _Plan(x, {0: specs}, height, width, blocks=blocks, rows=[(0, 1, out[0], terms)],
+                 cols=[(0, 1, out[1], list(range(len(blocks))))])
+    result = np.empty((n, o) + tuple(out), x.dtype)
+    _execute(plan, groups, result)
+    return result
+
+
+@functools.lru_cache(maxsize=64)
+def _correlate_layout(h, wd, og, cg, kh, kw, stride, dilation, top, left, out):
+    """The shape-only part of correlate_phases' plan (kept: layers are called again and again with one shape):
+    (phase specs, grid height, width, whether the kernel columns stack along the output rows, accumulator blocks, per
+    term (kernel row, row shift) if they do, else (first channel, channels, row shift, column shift, flat taps))."""
     row_taps, row_phases, height = _grid_axis(h, kh, stride[0], dilation[0], top, out[0])
     if stride[1] > 1:  # strided columns: one block per kernel column (module docstring), no garbage columns
         col_taps, col_phases, width = _column_taps(wd, kw, stride[1], dilation[1], left, out[1])
@@ -82,31 +108,18 @@ def correlate_phases(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair,
             by_shift.setdefault((qi, qj), {})[a, b] = (i, j)
     order = _phase_order([set(taps) for taps in by_shift.values()])
     position = {phase: k for k, phase in enumerate(order)}
-    specs = [((row_phases[a][0], row_phases[a][1], row_phases[a][2], stride[0]),
-              (col_phases[b][0], col_phases[b][1], col_phases[b][2], stride[1])) for a, b in order]
-    w5 = w.reshape(groups, o // groups, cg, kh, kw)
-    if len(order) == 1 and o // groups < STACK_BELOW:
+    specs = tuple(((row_phases[a][0], row_phases[a][1], row_phases[a][2], stride[0]),
+                   (col_phases[b][0], col_phases[b][1], col_phases[b][2], stride[1])) for a, b in order)
+    if len(order) == 1 and og < STACK_BELOW:
         # one GEMM per kernel row with its kernel columns stacked along the output rows, into blocks read at their
         # column shifts: a narrow layer's GEMMs get wider (groups=4 of 64 channels: 14% faster on 2 threads)
-        blocks = [qj for qj, _ in col_taps]
-        terms = [(0, 0, cg, qi, 0, 0, kw, np.ascontiguousarray(w5[:, :, :, i].transpose(0, 3, 1, 2).reshape(groups, -1, cg)))
-                 for i, (qi, _) in enumerate(row_taps)]
-    else:
-        blocks, terms = [0], []
-        by_tap = np.ascontiguousarray(w5.transpose(0, 1, 3, 4, 2)).reshape(groups, o // groups, kh * kw * cg)
-        for (qi, qj), taps in sorted(by_shift.items()):
-            for first, stop in _runs(sorted(position[phase] for phase in taps)):
-                flat = [taps[order[k]][0] * kw + taps[order[k]][1] for k in range(first, stop)]
-                if flat == list(range(flat[0], flat[0] + len(flat))):  # taps in raster order: a view (rows kh*kw*cg apart)
-                    weights = by_tap[:, :, flat[0] * cg : (flat[-1] + 1) * cg]
-                else:
-                    weights = np.concatenate([by_tap[:, :, t * cg : (t + 1) * cg] for t in flat], axis=2)
-                terms.append((0, first * cg, (stop - first) * cg, qi, qj, 0, 1, weights))
-    plan = _Plan(x, {0: specs}, height, width, blocks=blocks, rows=[(0, 1, out[0], terms)],
-                 cols=[(0, 1, out[1], list(range(len(blocks))))])
-    result = np.empty((n, o) + tuple(out), x.dtype)
-    _execute(plan, groups, result)
-    return result
+        return specs, height, width, True, [qj for qj, _ in col_taps], [(i, qi) for i, (qi, _) in enumerate(row_taps)]
+    layout = []
+    for (qi, qj), taps in sorted(by_shift.items()):
+        for first, stop in _runs(sorted(position[phase] for phase in taps)):
+            flat = [taps[order[k]][0] * kw + taps[order[k]][1] for k in range(first, stop)]
+            layout.append((first * cg, (stop - first) * cg, qi, qj, flat))
+    return specs, height, width, False, [0], layout
 
 
 def _phase_order(sets: list) -> list:
