@@ -20,7 +20,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, open_app_page, start_app, stop_app  # noqa: E402
 
-PAGES = {"conv2d": "pages/conv2d_lesson.py", "conv_transpose2d": "pages/conv_transpose2d_lesson.py"}
+PAGES = {"conv2d": "pages/lessons/conv2d.py", "conv_transpose2d": "pages/lessons/conv_transpose2d.py"}
 # teaching sizes: the defaults, and a larger input (12x12, the controls' limit)
 CASES = {
     "Conv2d 5x5 (default)": ("conv2d", "c2", {}),

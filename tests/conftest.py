@@ -1,6 +1,6 @@
 """Shared fixtures: AppTest of the real app, and a running app + headless Chromium for browser tests.
 
-AppTest:  app_test(page="pages/conv2d_lesson.py", query_params={"c2_k_h": "5"}) -> AppTest, already run;
+AppTest:  app_test(page="pages/lessons/conv2d.py", query_params={"c2_k_h": "5"}) -> AppTest, already run;
           url_of(at, prefix) -> the query params a browser would hold now (for URL round-trip tests).
 Browser:  mark the test `@pytest.mark.browser` and use `page` and `app_url`, with tests/browser.py's
           open_app_page(page, app_url, url_path) and wait_for_idle(page). Unexpected page errors (uncaught JS

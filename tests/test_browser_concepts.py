@@ -14,11 +14,11 @@ pytestmark = pytest.mark.browser
 CHART = "[data-testid='stPlotlyChart'] .main-svg"
 URL = {p.file: p.url_path for p in app_pages()}  # app.py owns the url_paths
 PAGES = {  # page file: (title, charts the page draws with its defaults)
-    "pages/groups.py": ("Groups and depthwise convolution", 2),
-    "pages/padding_modes.py": ("Padding modes", 2),
-    "pages/matrix_view.py": ("Matrix view and gradient", 4),
-    "pages/checkerboard.py": ("Checkerboard artifacts", 2),
-    "pages/shape_planner.py": ("Shape planner", 1),
+    "pages/concepts/groups-depthwise.py": ("Groups and depthwise convolution", 2),
+    "pages/concepts/padding.py": ("Padding modes", 2),
+    "pages/concepts/matrix.py": ("Matrix view and gradient", 4),
+    "pages/concepts/checkerboards.py": ("Checkerboard artifacts", 2),
+    "pages/concepts/planner.py": ("Shape planner", 1),
 }
 
 
@@ -57,7 +57,7 @@ def test_each_page_loads_and_draws_its_charts(page, app_url, tmp_path):
 
 
 def test_padding_click_traces_a_cell_and_the_url_keeps_it(page, app_url, tmp_path):
-    open_app_page(page, app_url, URL["pages/padding_modes.py"])
+    open_app_page(page, app_url, URL["pages/concepts/padding.py"])
     page.locator(CHART).first.wait_for(timeout=60_000)
     # traces with cells: input, then per mode its input cells and its padding cells: nth(4) = reflect's padding
     cell = page.locator("[data-testid='stPlotlyChart']").first.locator(".scatterlayer .trace").filter(
@@ -88,7 +88,7 @@ def test_padding_click_traces_a_cell_and_the_url_keeps_it(page, app_url, tmp_pat
 
 
 def test_groups_control_goes_to_the_url_and_back(page, app_url):
-    open_app_page(page, app_url, URL["pages/groups.py"])
+    open_app_page(page, app_url, URL["pages/concepts/groups-depthwise.py"])
     page.locator(CHART).first.wait_for(timeout=60_000)
     page.locator("[data-testid='stRadio']").filter(has_text="groups (").get_by_text("8", exact=True).click()
     page.wait_for_function("() => new URL(location.href).searchParams.get('grp_groups') === '8'", timeout=60_000)
@@ -96,7 +96,7 @@ def test_groups_control_goes_to_the_url_and_back(page, app_url):
     assert page.get_by_text("(8, 1, 3, 3)").count() >= 1  # depthwise: one input channel per filter
     link = href(page)
     page.goto(app_url)
-    open_app_page(page, app_url, URL["pages/groups.py"], urllib.parse.urlparse(link).query)
+    open_app_page(page, app_url, URL["pages/concepts/groups-depthwise.py"], urllib.parse.urlparse(link).query)
     settle(page, "(8, 1, 3, 3)")
     checked = page.locator("[data-testid='stRadio']").filter(has_text="groups (").locator("label").filter(
         has=page.locator("input:checked"))
@@ -104,7 +104,7 @@ def test_groups_control_goes_to_the_url_and_back(page, app_url):
 
 
 def test_planner_fix_applies_and_lands_in_the_url(page, app_url, tmp_path):
-    open_app_page(page, app_url, URL["pages/shape_planner.py"])
+    open_app_page(page, app_url, URL["pages/concepts/planner.py"])
     page.locator(CHART).first.wait_for(timeout=60_000)
     assert page.get_by_text("but layer 2 received").count() == 1  # the mismatch warning for layer 3
     page.get_by_role("button", name=re.compile("Apply the fix")).click()

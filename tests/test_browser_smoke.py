@@ -45,7 +45,7 @@ def test_a_shared_link_works_as_the_first_request_to_a_fresh_server(page, tmp_pa
     try:
         open_app_page(page, url, target.path)
         expect(page.locator(SIDEBAR_NAV)).to_contain_text(PAGES[0].title)
-        expect(page.locator(SIDEBAR_NAV)).not_to_contain_text("conv2d lesson")  # a pages/ file name
+        expect(page.locator(SIDEBAR_NAV)).not_to_contain_text("checkerboards")  # an entry file name in pages/
         assert page.url.split("?")[0].endswith("/" + target.url_path)
     finally:
         stop_app(proc)

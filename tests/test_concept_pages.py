@@ -18,8 +18,8 @@ from convcore.planner import chain_from_text
 
 torch.set_num_threads(1)
 
-GROUPS, PADDING, MATRIX, CHECKER, PLANNER = (f"pages/{name}.py" for name in
-                                             ("groups", "padding_modes", "matrix_view", "checkerboard", "shape_planner"))
+GROUPS, PADDING, MATRIX, CHECKER, PLANNER = (f"pages/concepts/{name}.py" for name in
+                                             ("groups-depthwise", "padding", "matrix", "checkerboards", "planner"))
 
 
 def ok(at: AppTest) -> AppTest:

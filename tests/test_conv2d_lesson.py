@@ -18,7 +18,7 @@ from lesson_checks import (
     values,
 )
 
-PAGE = "pages/conv2d_lesson.py"
+PAGE = "pages/lessons/conv2d.py"
 DEFAULT = ConvConfig(height=5, width=5, kernel_size=(3, 3), padding=(1, 1))
 
 

@@ -23,7 +23,7 @@ from lesson_checks import (
     values,
 )
 
-PAGE = "pages/conv_transpose2d_lesson.py"
+PAGE = "pages/lessons/conv_transpose2d.py"
 DEFAULT = ConvConfig(op="conv_transpose2d", height=3, width=3, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1))
 
 

@@ -43,18 +43,18 @@ def code_without_docstring(source: str) -> str:
     return ast.dump(ast.Module(body=body, type_ignores=[]))
 
 
-def test_pages_holds_the_pages_of_app_py_and_an_entry_file_per_url_path():
-    # Until a session has run app.py, Streamlit serves the files in pages/ by their names, without app.py's navigation:
-    # a URL naming a page's file would open that page bare, and a URL naming no file shows a "Page not found" dialog
-    # (streamlit/streamlit#9992). So no url_path names a page's file, and each non-default url_path has an entry file
+def test_pages_holds_the_pages_by_section_and_an_entry_file_per_url_path():
+    # Until a session has run app.py, Streamlit serves the files at the top of pages/ by their names, without app.py's
+    # navigation: a URL naming no file there shows a "Page not found" dialog (streamlit/streamlit#9992). So the pages
+    # live in a folder per sidebar section, and the top level holds only an entry file per non-default url_path,
     # named so that Streamlit serves it at that URL, which runs app.py (the browser tests check a fresh server).
     pages = app_pages()
-    page_files = {Path(p.file).stem for p in pages}
     entries = {p.url_path for p in pages if not p.default}
-    files = {p.stem for p in (ROOT / "pages").glob("*.py")}
-    assert files == page_files | entries
-    assert not {p.url_path for p in pages} & page_files
+    assert {p.stem for p in (ROOT / "pages").glob("*.py")} == entries
+    assert {(ROOT / p.file).resolve() for p in pages} == {f.resolve() for f in (ROOT / "pages").glob("*/*.py")}
     assert len({p.url_path for p in pages}) == len(pages) and sum(p.default for p in pages) == 1
+    # a page's file is named after its URL, as its entry file is (AppTest.switch_page finds a page by its file name)
+    assert all(Path(p.file).stem == p.url_path for p in pages if not p.default)
     for url_path in entries:
         entry = ROOT / "pages" / f"{url_path}.py"
         assert page_icon_and_name(entry) == ("", url_path), f"Streamlit would not serve {entry.name} at /{url_path}"

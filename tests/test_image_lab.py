@@ -20,7 +20,7 @@ from convcore.ui import lab
 from convcore.ui.config import ConvConfig
 from convcore.viz import images as figures
 
-PAGE = "pages/image_lab.py"
+PAGE = "pages/lab/lab.py"
 SMALL = {"lab_side": "64"}
 RNG = np.random.default_rng(3)
 PHOTO = RNG.integers(0, 256, (24, 32, 3), dtype=np.uint8)

@@ -10,32 +10,32 @@ st.markdown(
 
 SECTIONS = {
     "Lessons": [
-        ("pages/conv2d_lesson.py", ":material/grid_on:",
+        ("pages/lessons/conv2d.py", ":material/grid_on:",
          "Every constructor argument; the window sliding over the input, the output-size formula with "
          "your numbers, and each output cell's arithmetic written out."),
-        ("pages/conv_transpose2d_lesson.py", ":material/open_in_full:",
+        ("pages/lessons/conv_transpose2d.py", ":material/open_in_full:",
          "Everything the Conv2d lesson shows, seen three ways (zero insertion, scatter, matrix), plus output_padding, "
          "output_size and the overlap that causes checkerboards."),
     ],
     "Concepts": [
-        ("pages/groups.py", ":material/view_module:",
+        ("pages/concepts/groups-depthwise.py", ":material/view_module:",
          "Which input channels feed which outputs, weight shapes, parameter and "
          "multiply-add counts, depthwise-separable against a full convolution."),
-        ("pages/padding_modes.py", ":material/border_outer:",
+        ("pages/concepts/padding.py", ":material/border_outer:",
          "Zeros, reflect, replicate and circular side by side, where each padded value comes "
          "from, and 'same' with an even kernel."),
-        ("pages/matrix_view.py", ":material/table_chart:",
+        ("pages/concepts/matrix.py", ":material/table_chart:",
          "A convolution as a matrix C, the transposed convolution as C^T, and why "
          "conv_transpose2d is the gradient of conv2d."),
-        ("pages/checkerboard.py", ":material/grid_4x4:",
+        ("pages/concepts/checkerboards.py", ":material/grid_4x4:",
          "How uneven kernel overlap in a transposed convolution makes checkerboards, and "
          "what avoids them."),
-        ("pages/shape_planner.py", ":material/account_tree:",
+        ("pages/concepts/planner.py", ":material/account_tree:",
          "Chain Conv2d and ConvTranspose2d layers, follow the shapes, fix a decoder that does not "
          "return to the input size, export `nn.Sequential` code."),
     ],
     "Lab": [
-        ("pages/image_lab.py", ":material/image:",
+        ("pages/lab/lab.py", ":material/image:",
          "Any kernel and every parameter on your own photos (or the samples), with the output's "
          "values displayed the way you choose."),
     ],
