@@ -132,8 +132,8 @@ def compose(shown: list, aspect: float, title: str | None = None) -> go.Figure:
         layout[f"xaxis{n}"] = dict(domain=xd, anchor=f"y{n}", constrain="domain", showgrid=False,
                                    zeroline=False, tickfont_size=10)
         layout[f"yaxis{n}"] = dict(domain=yd, anchor=f"x{n}", autorange="reversed",
-                                   scaleanchor=f"x{n}", constrain="domain", showgrid=False, zeroline=False,
-                                   tickfont_size=10)
+                                   scaleanchor=f"x{n}", constrain="domain", constraintoward="top", showgrid=False,
+                                   zeroline=False, tickfont_size=10)  # top: the picture sits under its title
         annotations.append(dict(text=label, x=x0 + width / 2, y=y1, xref="paper", yref="paper", xanchor="center",
                                 yanchor="bottom", showarrow=False, font=dict(size=15)))
     panel_px = 1150 / cols
