@@ -192,15 +192,14 @@ def test_transposed_paths(monkeypatch, case, dtype, algorithm):
 
 
 def test_strided_taps_share_gemms():
-    """Stride 2, 3x3: the nine taps become four GEMMs (4, 2, 2 and 1 phases stacked along the channels)."""
-    taps = [divmod(i, 2) for i in range(3)]
-    by_shift = {}
-    for qi, a in taps:
-        for qj, b in taps:
-            by_shift.setdefault((qi, qj), set()).add((a, b))
-    order = phases._phase_order(list(by_shift.values()))
-    runs = [phases._runs(sorted(order.index(p) for p in s)) for s in by_shift.values()]
-    assert sorted(stop - first for r in runs for first, stop in r) == [1, 2, 2, 4]
+    """Stride 2, 3x3, padding 1: the nine taps become two GEMMs (K = 6C and 3C) on a grid exactly as wide as the
+    output (kernel columns as blocks: no garbage columns), and kernel column 0 is copied from column 2 shifted."""
+    specs, height, width, stacked, blocks, layout = phases._correlate_layout(56, 56, 128, 64, 3, 3, (2, 2), (1, 1), 1, 1, (28, 28))
+    assert (width, height, stacked, blocks) == (28, 29, False, [0])
+    assert sorted(k // 64 for _, k, *_ in layout) == [3, 6]
+    order, parents = phases._parents(specs)
+    assert sum(parent is not None for parent, _ in parents) == 2  # one per row phase
+    assert all(order.index(parent) < order.index(b) for b, (parent, _) in enumerate(parents) if parent is not None)
 
 
 def test_without_raw_blas_the_large_paths_fall_back_to_numpy(monkeypatch):
