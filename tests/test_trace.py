@@ -247,6 +247,16 @@ def test_transposed_views_equal_the_engine(cfg):
         _close(plain, engine[1, o], cfg["dtype"])
 
 
+def test_ordered_sum_adds_first_to_last():
+    """The order the engine and the views share: ((a0 + a1) + a2) + a3, not numpy's pairwise sum."""
+    from convcore.functional import ordered_sum
+
+    terms = np.array([1e16] + [1.0] * 7 + [-1e16] + [0.0] * 7)  # each 1 added to 1e16 rounds away
+    assert ordered_sum(terms, axis=0) == 0.0 and np.sum(terms) == 7.0  # numpy pairs 0 with 8, 1 with 9, ...
+    np.testing.assert_array_equal(ordered_sum(np.stack([terms, 2 * terms], axis=1), axis=0), [0.0, 0.0])
+    assert ordered_sum(np.zeros((0, 3), np.complex64), axis=0).dtype == np.complex64
+
+
 def test_transposed_views_bit_exact_at_the_lessons_largest_size():
     """The lesson's limits (6 channels, 12x12 input, 7x7 kernel) stay in the engine's fixed-order range."""
     from convcore import functional
