@@ -17,8 +17,9 @@ blocks of one GEMM, summed into their output column phases at the end. Narrow st
 columns the same way (STACK_BELOW).
 
 The work runs in chunks of output rows: each gathers the input rows it reads into per-thread scratch (memory grows
-with the output, not the input x kernel area), runs its GEMMs and writes its rows; chunks are shared by the engine's
-threads, with BLAS's own threads off. Chunks that write straight into the result stay within one image.
+with the output, not the input x kernel area), runs its GEMMs and writes its rows (every row phase's, from one gather,
+when there are several); chunks are shared by the engine's threads, with BLAS's own threads off. Chunks that write
+straight into the result stay within one image.
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ CHUNK_ELEMENTS = 1 << 19  # a chunk's accumulator (and its gathered source rows)
 PARALLEL_MIN_MACS = 1 << 24  # calls with at least this many multiply-adds spread their chunks over threads
 CHUNKS_PER_THREAD = 4  # at least this many chunks per thread, so that a thread slowed by a busy core can be helped
 STACK_BELOW = 64  # stride-1 layers with fewer output channels per group stack their kernel columns (see below)
+SHARED_CHUNKS_PER_THREAD = 3  # the same when a chunk runs several row phases (transposed k4 s2: 2% faster than 4)
 MAX_ORDERED_PHASES = 4  # up to this many phases (stride 2), all 24 orders are tried for the longest stacked GEMMs
 
 
@@ -200,7 +202,8 @@ def transpose_phases(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, 
     top = max([0] + [-e for _, _, taps in rows for _, e in taps])
     left = max([0] + [-e for _, _, taps in cols for _, e in taps])
     height = top + max([h] + [count for _, count, _ in rows] + [count + e for _, count, taps in rows for _, e in taps])
-    width = left + max([wd] + [count for _, count, _ in cols] + [count + e for _, count, taps in cols for _, e in taps])
+    # the zeros after a row's data double as the zeros before the next row's (reads past a row's end land there)
+    width = max([left + wd] + [count for _, count, _ in cols] + [count + e for _, count, taps in cols for _, e in taps])
     col_taps = [(j, e + left) for _, _, taps in cols for j, e in taps]  # one accumulator block each
     js = [j for j, _ in col_taps]
     w5 = w.reshape(groups, cg, og, kh, kw)
@@ -225,17 +228,19 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
     width = plan.width
     shift = max(plan.blocks)
     channels = {key: groups * len(specs) * cg for key, specs in plan.sources.items()}
-    total_rows = sum((n - 1) * plan.height + count for _, _, count, terms in plan.rows if terms)
+    # one row phase writes straight into the result; several share their chunks (one gather serves all phases)
+    direct = (plan.blocks == [0] and width == result.shape[3] and plan.cols == [(0, 1, width, [0])]
+              and len(plan.rows) == 1 and plan.rows[0][:2] == (0, 1))
+    lasts = [(n - 1) * plan.height + count for _, _, count, terms in plan.rows if terms]
+    total_rows = sum(lasts) if direct else max(lasts, default=0)
+    per_thread = SHARED_CHUNKS_PER_THREAD if len(lasts) > 1 and not direct else CHUNKS_PER_THREAD
     per_row = width * max(groups * len(plan.blocks) * og, sum(channels.values()))  # accumulator or gathered sources
     rows_per_chunk = max(1, min(CHUNK_ELEMENTS // per_row,
-                                -(-total_rows // (CHUNKS_PER_THREAD * parallel.WORKERS))))  # enough chunks to share
+                                -(-total_rows // (per_thread * parallel.WORKERS))))  # enough chunks to share
     work = sum(term[2] * (term[6] - term[5]) for *_, terms in plan.rows for term in terms) * o * n * plan.height * width
     threaded = (blas.available(result.dtype) and blas.thread_control() and work >= PARALLEL_MIN_MACS
                 and parallel.WORKERS > 1)
-    # a grid exactly as wide as the output, one block, one row phase: the GEMMs write straight into the result
-    direct = (plan.blocks == [0] and width == result.shape[3] and plan.cols == [(0, 1, width, [0])]
-              and len(plan.rows) == 1 and plan.rows[0][:2] == (0, 1))
-    chunks = []  # (row phase, first grid row, stop grid row) over the whole batch: chunks may span images
+    chunks = []  # (row phase, or None for all of them, first grid row, stop grid row): chunks may span images
     for r, (first, step, count, terms) in enumerate(plan.rows):
         if not terms:
             result[:, :, first::step][:, :, :count] = 0  # no kernel tap reaches these rows
@@ -250,9 +255,10 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
                 r0, a, b = chunks[0]
                 chunks = [(r0, a, (a + b) // 2)] + chunks[1:] + [(r0, (a + b) // 2, b)]
             continue
-        last = (n - 1) * plan.height + count  # rows past the last image's output are not needed
+    if not direct and lasts:  # chunks of grid rows, each run for every row phase that reaches them
+        last = max(lasts)  # rows past the last image's output are not needed
         size = -(-last // -(-last // rows_per_chunk))  # as many chunks as rows_per_chunk needs, of even sizes
-        chunks += [(r, g0, min(last, g0 + size)) for g0 in range(0, last, size)]
+        chunks = [(None, g0, min(last, g0 + size)) for g0 in range(0, last, size)]
     if not chunks:
         return
     reach = max(term[3] for *_, terms in plan.rows for term in terms)
@@ -270,21 +276,33 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
 
     def run_chunk(chunk):
         r, g0, g1 = chunk
+        if r is None:
+            run_phases(g0, g1)
+            return
         terms, low_shift, high_shift, keys = phase_terms[r]
         low = g0 + low_shift
-        span = g1 + high_shift - low  # (+ 1 row unless direct: reads past a row's end)
+        span = g1 + high_shift - low
         sources = {key: _gather(plan, key, groups, low, span,
                                 parallel.scratch(("phase source", key), (channels[key], source_length), result.dtype))
                    for key in keys}
-        if direct:
-            image = g0 // plan.height
-            q0 = g0 - image * plan.height
-            acc = by_group[image, :, :, q0 : q0 + g1 - g0].reshape(groups, og, -1)  # a view of the result
-            _multiply(plan, terms, sources, (g0 - low) * width, (g1 - g0) * width, groups, acc)
-            return
+        image = g0 // plan.height  # direct: the GEMMs write into the result
+        q0 = g0 - image * plan.height
+        acc = by_group[image, :, :, q0 : q0 + g1 - g0].reshape(groups, og, -1)  # a view of the result
+        _multiply(plan, terms, sources, (g0 - low) * width, (g1 - g0) * width, groups, acc)
+
+    def run_phases(g0, g1):  # not direct: every row phase that reaches these grid rows, from one gather
+        active = [(r, min(g1, (n - 1) * plan.height + plan.rows[r][2])) for r, spec in enumerate(phase_terms)
+                  if spec and g0 < (n - 1) * plan.height + plan.rows[r][2]]
+        low = g0 + min(phase_terms[r][1] for r, _ in active)
+        span = max(stop + phase_terms[r][2] for r, stop in active) - low
+        keys = sorted({key for r, _ in active for key in phase_terms[r][3]})
+        sources = {key: _gather(plan, key, groups, low, span,
+                                parallel.scratch(("phase source", key), (channels[key], source_length), result.dtype))
+                   for key in keys}
         acc = parallel.scratch("phase acc", acc_shape, result.dtype)
-        _multiply(plan, terms, sources, (g0 - low) * width, (g1 - g0) * width + shift, groups, acc)
-        _write(plan, chunk, acc, by_group)
+        for r, stop in active:
+            _multiply(plan, phase_terms[r][0], sources, (g0 - low) * width, (stop - g0) * width + shift, groups, acc)
+            _write(plan, (r, g0, stop), acc, by_group)
 
     if not threaded:
         parallel.each(run_chunk, chunks, 1)
