@@ -232,7 +232,7 @@ def transpose(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, output_
     if n == 0 or og == 0 or x.shape[1] == 0:
         return np.zeros((n, og * groups) + size, x.dtype)
     if choose_transpose_algorithm(x.shape, w.shape) == "phases":
-        return transpose_phases(x, w, stride, padding, output_padding, dilation, groups)
+        return transpose_phases(x, w, stride, padding, dilation, groups, size)
     full = transpose_full(x, w, stride, dilation, groups)
     (ph, pw), (h_out, w_out) = padding, size
     if ph + h_out > full.shape[2] or pw + w_out > full.shape[3]:

@@ -188,14 +188,13 @@ def _axis_phases(n_in: int, k: int, s: int, p: int, d: int, n_out: int):
     return phases
 
 
-def transpose_phases(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, output_padding: Pair, dilation: Pair,
-                     groups: int) -> np.ndarray:
-    """Transposed convolution of x (N, C_in, H, W) with w (C_in, C_out/groups, kH, kW), output phase by phase."""
+def transpose_phases(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, dilation: Pair, groups: int,
+                     size: Pair) -> np.ndarray:
+    """Transposed convolution of x (N, C_in, H, W) with w (C_in, C_out/groups, kH, kW) into an output of `size`
+    (output_padding included), output phase by phase."""
     n, cin, h, wd = x.shape
     _, og, kh, kw = w.shape
     cg = cin // groups
-    size = [(x.shape[2 + ax] - 1) * stride[ax] - 2 * padding[ax] + dilation[ax] * (w.shape[2 + ax] - 1)
-            + output_padding[ax] + 1 for ax in (0, 1)]
     rows = _axis_phases(h, kh, stride[0], padding[0], dilation[0], size[0])
     cols = _axis_phases(wd, kw, stride[1], padding[1], dilation[1], size[1])
     # one zero-padded copy of x serves every phase: shifts e run from -top to (extent - 1 - top)
@@ -254,7 +253,6 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
                 # multiplies instead of both at once (cnn_s2 on 2 threads: 3% faster)
                 r0, a, b = chunks[0]
                 chunks = [(r0, a, (a + b) // 2)] + chunks[1:] + [(r0, (a + b) // 2, b)]
-            continue
     if not direct and lasts:  # chunks of grid rows, each run for every row phase that reaches them
         last = max(lasts)  # rows past the last image's output are not needed
         size = -(-last // -(-last // rows_per_chunk))  # as many chunks as rows_per_chunk needs, of even sizes
