@@ -487,12 +487,13 @@ def test_summary_histogram_and_display_copy():
     out = RNG.standard_normal((3, 1100, 1000)).astype(np.float32) * 100
     result = lab.summarise(out)
     assert result.scale == pytest.approx(1100 / 512) and result.display.shape == (3, 512, 465)
-    assert result.sampled == 550_000  # every 2nd value: at most HIST_SAMPLE per channel
-    assert result.counts.shape == (3, lab.HIST_BINS) and result.counts.sum(axis=1).tolist() == [550_000] * 3
-    small = lab.summarise(out[:, :10, :10].copy())
+    hist = result.histogram
+    assert hist.sampled == 550_000  # every 2nd value: at most HIST_SAMPLE per channel
+    assert hist.counts.shape == (3, lab.HIST_BINS) and hist.counts.sum(axis=1).tolist() == [550_000] * 3
+    small = lab.summarise(out[:, :10, :10].copy()).histogram
     assert small.sampled is None and small.counts.sum() == 300
-    assert result.below == pytest.approx(0.5, abs=0.01) and result.above == pytest.approx(0.005, abs=0.003)
-    assert result.spread == pytest.approx(np.percentile(np.abs(out), 99.5), rel=0.02)
+    assert hist.below == pytest.approx(0.5, abs=0.01) and hist.above == pytest.approx(0.005, abs=0.003)
+    assert hist.spread == pytest.approx(np.percentile(np.abs(out), 99.5), rel=0.02)
     assert result.output.flags.writeable is False
 
 

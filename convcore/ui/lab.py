@@ -139,17 +139,10 @@ class LabResult:
         return Histogram(np.stack([h[0] for h in histograms]), histograms[0][1], sample.shape[1] if step > 1 else None,
                          float(np.mean(sample < 0)), float(np.mean(sample > 255)), float(spread))
 
-    counts = property(lambda self: self.histogram.counts)
-    edges = property(lambda self: self.histogram.edges)
-    sampled = property(lambda self: self.histogram.sampled)
-    below = property(lambda self: self.histogram.below)
-    above = property(lambda self: self.histogram.above)
-    spread = property(lambda self: self.histogram.spread)
-
     def value_range(self, mode: str) -> tuple[float, float]:
         """What the display mode maps to the ends of its scale for this output (clip and absolute need no statistics)."""
         if mode == "diverging":
-            return imaging.range_for(mode, self.low, self.high, self.spread)
+            return imaging.range_for(mode, self.low, self.high, self.histogram.spread)
         if mode == "min-max":
             return imaging.range_for(mode, self.low, self.high)
         return imaging.range_for(mode, 0.0, 255.0)

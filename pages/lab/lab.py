@@ -161,10 +161,11 @@ if zoom == "fit" and max(result.scale, work.scale) > 1:
     st.caption(f"Display copies: each shown pixel averages about {result.scale:.3g} x {result.scale:.3g} pixels of the "
                "output (hover reads those means); choose '1:1 crop' to see single pixels.")
 
-st.plotly_chart(figures.histogram_figure(result.counts, result.edges, sampled=result.sampled), key=f"{P}_hist",
+hist = result.histogram  # computed here, below the picture (LabResult)
+st.plotly_chart(figures.histogram_figure(hist.counts, hist.edges, sampled=hist.sampled), key=f"{P}_hist",
                 config={"displaylogo": False})
-if display_mode == "clip" and (result.below or result.above):
-    st.caption(f"{100 * result.below:.1f}% of output values are below 0 and {100 * result.above:.1f}% above 255: "
+if display_mode == "clip" and (hist.below or hist.above):
+    st.caption(f"{100 * hist.below:.1f}% of output values are below 0 and {100 * hist.above:.1f}% above 255: "
                "clip shows them as black / white; 'diverging' shows their sign and size.")
 
 # ---- downloads, shapes, code --------------------------------------------------------------------------------------
