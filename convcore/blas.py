@@ -168,14 +168,17 @@ def gemm(a: np.ndarray, b: np.ndarray, c: np.ndarray, accumulate: bool) -> None:
 
 
 _NO_TRANS_AT = ctypes.addressof(_NO_TRANS)
+_TRANS_AT = ctypes.addressof(_TRANS)
 _local = threading.local()
 
 
-def gemm_at(dtype, m: int, n: int, k: int, a: int, lda: int, b: int, ldb: int, c: int, ldc: int, accumulate: bool) -> None:
+def gemm_at(dtype, m: int, n: int, k: int, a: int, lda: int, b: int, ldb: int, c: int, ldc: int, accumulate: bool,
+            a_transposed: bool = False) -> None:
     """gemm() on raw addresses of row-major matrices (leading dimensions in elements), for hot loops.
 
-    The caller guarantees the bounds: a is m x k, b is k x n, c is m x n, each row `ld` elements after the last.
-    The integer arguments go through a per-thread array rather than fresh ctypes objects (1.8 instead of 4 us a call).
+    The caller guarantees the bounds: a is m x k (or, when a_transposed, a row-major k x m matrix holding a.T), b is
+    k x n, c is m x n, each row `ld` elements after the last. The integer arguments go through a per-thread array
+    rather than fresh ctypes objects (1.8 instead of 4 us a call).
     """
     if not (m and n):
         return
@@ -187,7 +190,8 @@ def gemm_at(dtype, m: int, n: int, k: int, a: int, lda: int, b: int, ldb: int, c
     ints[:] = (n, m, k, max(1, ldb), max(1, lda), max(1, ldc))
     one, zero = _SCALARS[dtype]
     # row-major c = a @ b is column-major c.T = b.T @ a.T: pass b first
-    _ROUTINES[dtype](_NO_TRANS_AT, _NO_TRANS_AT, at, at + size, at + 2 * size, one, b, at + 3 * size, a, at + 4 * size,
+    _ROUTINES[dtype](_NO_TRANS_AT, _TRANS_AT if a_transposed else _NO_TRANS_AT, at, at + size, at + 2 * size, one, b,
+                     at + 3 * size, a, at + 4 * size,
                      one if accumulate else zero, c, at + 5 * size)
 
 

@@ -28,7 +28,7 @@ from scipy import fft as sfft
 from . import blas, parallel
 from .banded import correlate_banded
 from .padding import pad2d
-from .params import ConvCall, Pads, Pair, conv2d_call, conv_transpose2d_call
+from .params import ConvCall, Pads, Pair, conv2d_call, conv_transpose2d_call, transposed_size
 from .phases import correlate_phases, transpose_phases
 
 __all__ = ["conv2d", "conv_transpose2d", "correlate", "transpose", "transpose_full", "choose_algorithm",
@@ -227,8 +227,7 @@ def transpose(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, output_
     """Transposed convolution of x (N, C_in, H, W) with w (C_in, C_out/groups, kH, kW), cropped by padding."""
     n, _, h, wd = x.shape
     og, kh, kw = w.shape[1:]
-    size = tuple((x.shape[2 + a] - 1) * stride[a] - 2 * padding[a] + dilation[a] * (w.shape[2 + a] - 1)
-                 + output_padding[a] + 1 for a in (0, 1))
+    size = transposed_size(x.shape[2:], w.shape[2:], stride, padding, output_padding, dilation)
     if n == 0 or og == 0 or x.shape[1] == 0:
         return np.zeros((n, og * groups) + size, x.dtype)
     if choose_transpose_algorithm(x.shape, w.shape) == "phases":

@@ -200,6 +200,12 @@ def conv2d_call(input, weight, bias, stride, padding, dilation, groups) -> ConvC
     return ConvCall(x, w, b, stride, pads, dilation, g, unbatched)
 
 
+def transposed_size(size: Pair, kernel: Pair, stride: Pair, padding: Pair, output_padding: Pair, dilation: Pair) -> Pair:
+    """(H_out, W_out) = (H - 1)s - 2p + d(k-1) + output_padding + 1 per dimension, of arguments already checked."""
+    return tuple((size[i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (kernel[i] - 1) + output_padding[i] + 1
+                 for i in (0, 1))
+
+
 def check_output_padding(output_padding: Pair, stride: Pair, dilation: Pair) -> Pair:
     for axis in (0, 1):
         op, s, d = output_padding[axis], stride[axis], dilation[axis]
@@ -239,9 +245,7 @@ def conv_transpose2d_call(input, weight, bias, stride, padding, output_padding, 
     if w.shape[0] % g:
         raise ValueError(f"{op}: given groups={g}, expected weight to be divisible by {g} at dimension 0 (in_channels), but got weight of size {_shape(w)}")
     _check_bias(op, b, w.shape[1] * g, w)
-    from .shapes import conv_transpose2d_output_size  # shapes depends on params, not the other way round
-
-    size = conv_transpose2d_output_size(x.shape[2:], kernel, stride, (ph, pw), out_pad, dilation)
+    size = transposed_size(x.shape[2:], kernel, stride, (ph, pw), out_pad, dilation)
     if min(size) <= 0:
         raise ValueError(
             f"{op}: given input size per channel {tuple(x.shape[2:])}, the calculated output size per channel is {size}: "

@@ -10,11 +10,13 @@ Strides: the polyphase split turns the rows of stride s into s stride-1 sub-grid
 columns into one block per kernel column (block j's column u holds padded column s*u + j*d), all stacked along the
 channels; the taps that share a row shift then form one GEMM over their blocks' channels (stride 2, 3x3: two GEMMs,
 K = 6C and 3C). The grid is then exactly as wide as the output, so with one output row phase the GEMMs write
-straight into the result: no garbage columns, no accumulator, no copy out. The
-transposed op works per output phase: output rows y = s*q + a take the kernel rows i with (a + p - i*d) divisible
-by s, a stride-1 correlation with that sub-kernel (no zero insertion); its kernel columns go to separate accumulator
-blocks of one GEMM, summed into their output column phases at the end. Narrow stride-1 layers stack their kernel
-columns the same way (STACK_BELOW).
+straight into the result: no garbage columns, no accumulator, no copy out. Narrow stride-1 layers stack their
+kernel columns along the output rows into blocks read at their column shifts (STACK_BELOW).
+
+The transposed op works per output phase: output rows y = s*q + a take the kernel rows i with (a + p - i*d)
+divisible by s, a stride-1 correlation with that sub-kernel (no zero insertion). Every phase (a, b) is one
+accumulator block, read shifted so that the phases' taps line up: one GEMM per read offset writes all the phases
+(kernel 4, stride 2: four GEMMs of M = 4 * C_out), and each block is copied to its strided place in the result.
 
 The work runs in chunks of output rows: each gathers the input rows it reads into per-thread scratch (memory grows
 with the output, not the input x kernel area), runs its GEMMs and writes its rows (every row phase's, from one gather,
@@ -49,11 +51,11 @@ class _Plan:
     sources: {key: [phase spec per channel block]}: flat channel-major grids of `height` x `width` per image,
     gathered chunk by chunk from x. A source stacks its phases along the channels, group by group (group g's rows
     are g*len*C/groups + block*C/groups + c); a phase spec is ((first input row, first grid row, rows, row step),
-    (the same for columns)). The accumulator of a chunk holds one block of O rows per entry of `blocks` (the column
-    shift the block is read with). rows: per output row phase, (first output row, row step, row count, terms), a
-    term being one GEMM per group: (source key, first channel, channels, row shift, column shift, first block, stop
-    block, weights (groups, blocks * O/groups, channels)). cols: per output column phase, (first output column,
-    column step, column count, [blocks summed into it]).
+    (the same for columns)). The accumulator of a chunk holds one block of O rows per entry of `blocks` (the flat
+    shift the block is read with: grid rows * width + columns). passes: (grid rows per image, terms, outputs), one
+    accumulator fill each; a term is one GEMM per group: (source key, first channel, channels, row shift, column
+    shift, first block, stop block, weights (groups, blocks * O/groups, channels)); an output is a strided part of
+    the result: (first row, row step, rows, first column, column step, columns, [blocks summed into it]).
     """
 
     x: np.ndarray
@@ -61,8 +63,7 @@ class _Plan:
     height: int
     width: int
     blocks: list
-    rows: list
-    cols: list
+    passes: list
     gathers: dict = field(default_factory=dict)  # _gather's steps per (buffer, chunk geometry), made once per call
     weights_at: dict = field(default_factory=dict)  # BLAS arguments of each term's weights, by id (the plan holds them)
 
@@ -87,8 +88,8 @@ def correlate_phases(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair,
             else:
                 weights = np.concatenate([by_tap[:, :, t * cg : (t + 1) * cg] for t in flat], axis=2)
             terms.append((0, k0, k, qi, qj, 0, 1, weights))
-    plan = _Plan(x, {0: specs}, height, width, blocks=blocks, rows=[(0, 1, out[0], terms)],
-                 cols=[(0, 1, out[1], list(range(len(blocks))))])
+    plan = _Plan(x, {0: specs}, height, width, blocks=blocks,
+                 passes=[(out[0], terms, [(0, 1, out[0], 0, 1, out[1], list(range(len(blocks))))])])
     result = np.empty((n, o) + tuple(out), x.dtype)
     _execute(plan, groups, result)
     return result
@@ -195,6 +196,25 @@ def transpose_phases(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, 
     n, cin, h, wd = x.shape
     _, og, kh, kw = w.shape
     cg = cin // groups
+    top, left, height, width, blocks, layout, outputs = _transpose_layout(h, wd, kh, kw, tuple(stride), tuple(padding),
+                                                                          tuple(dilation), tuple(size))
+    # a GEMM's weights (groups, taps * O/groups, C/groups) as the transpose of a (groups, C/groups, taps * O/groups)
+    # array: gathered from w with O/groups contiguous, not C/groups (a transposing copy costs 5x more)
+    by_tap = np.ascontiguousarray(w.reshape(groups, cg, og, kh * kw).transpose(0, 1, 3, 2))
+    terms = [(0, 0, cg, row_shift, col_shift, b0, b1,
+              np.take(by_tap, [i * kw + j for i, j in taps], axis=2).reshape(groups, cg, -1).transpose(0, 2, 1))
+             for row_shift, col_shift, b0, b1, taps in layout]
+    plan = _Plan(x, {0: [((0, top, h, 1), (0, left, wd, 1))]}, height, width, blocks,
+                 passes=[(max([out[2] for out in outputs if out[-1]], default=0), terms, outputs)])
+    result = np.empty((n, og * groups) + tuple(size), x.dtype)
+    _execute(plan, groups, result)
+    return result
+
+
+@functools.lru_cache(maxsize=64)
+def _transpose_layout(h, wd, kh, kw, stride, padding, dilation, size):
+    """The shape-only part of transpose_phases' plan: (top and left zeros, grid height, width, block shifts, GEMMs,
+    outputs); see _phase_blocks."""
     rows = _axis_phases(h, kh, stride[0], padding[0], dilation[0], size[0])
     cols = _axis_phases(wd, kw, stride[1], padding[1], dilation[1], size[1])
     # one zero-padded copy of x serves every phase: shifts e run from -top to (extent - 1 - top)
@@ -203,104 +223,128 @@ def transpose_phases(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, 
     height = top + max([h] + [count for _, count, _ in rows] + [count + e for _, count, taps in rows for _, e in taps])
     # the zeros after a row's data double as the zeros before the next row's (reads past a row's end land there)
     width = max([left + wd] + [count for _, count, _ in cols] + [count + e for _, count, taps in cols for _, e in taps])
-    col_taps = [(j, e + left) for _, _, taps in cols for j, e in taps]  # one accumulator block each
-    js = [j for j, _ in col_taps]
-    w5 = w.reshape(groups, cg, og, kh, kw)
-    terms = {i: (0, 0, cg, e + top, 0, 0, len(js), np.ascontiguousarray(w5[:, :, :, i, js].transpose(0, 3, 2, 1).reshape(groups, -1, cg)))
-             for _, _, taps in rows for i, e in taps} if js else {}
-    index, plan_cols = 0, []
-    for b, count, taps in cols:
-        plan_cols.append((b, stride[1], count, list(range(index, index + len(taps)))))
-        index += len(taps)
-    plan = _Plan(x, {0: [((0, top, h, 1), (0, left, wd, 1))]}, height, width, [s for _, s in col_taps] or [0],
-                 rows=[(a, stride[0], count, [terms[i] for i, _ in taps] if js else []) for a, count, taps in rows],
-                 cols=plan_cols)
-    result = np.empty((n, og * groups) + tuple(size), x.dtype)
-    _execute(plan, groups, result)
-    return result
+    blocks, layout, outputs = _phase_blocks(rows, cols, top, left, width, stride)
+    return top, left, height, width, blocks or [0], layout, outputs
+
+
+def _phase_blocks(rows, cols, top: int, left: int, width: int, stride: Pair):
+    """The transposed op's accumulator blocks, one per output phase (row phase a, column phase b) that taps reach,
+    its GEMMs and its outputs.
+
+    Phase a's taps read input row q + e for output row s*q + a. Block (a, b) is read shifted by (m_a - m, m_b - m')
+    (m_a: the phase's smallest row e, m: the smallest of all; the same for columns), so the taps of every phase that
+    share (e_row - m_a, e_col - m_b) read the source at one shift: one GEMM writes them all (stride 2, kernel 4: four
+    GEMMs of the four phases each). Every output phase is then one block, copied out, not summed.
+    Returns (flat block shifts, [(row shift, column shift, first block, stop block, [(kernel row, kernel column)
+    per block])], outputs).
+    """
+    live_rows = [(a, count, taps) for a, count, taps in rows if taps]
+    live_cols = [(b, count, taps) for b, count, taps in cols if taps]
+    m_row = min([e for _, _, taps in live_rows for _, e in taps], default=0)
+    m_col = min([e for _, _, taps in live_cols for _, e in taps], default=0)
+    blocks, index, by_key = [], {}, {}
+    for a, _, row_taps in live_rows:
+        low_a = min(e for _, e in row_taps)
+        for b, _, col_taps in live_cols:
+            low_b = min(e for _, e in col_taps)
+            index[a, b] = len(blocks)
+            blocks.append((low_a - m_row) * width + low_b - m_col)
+            for i, e in row_taps:
+                for j, f in col_taps:
+                    by_key.setdefault((e - low_a, f - low_b), {})[index[a, b]] = (i, j)
+    terms = []
+    for key in sorted(by_key):  # key (0, 0) first: it reaches every block, so later GEMMs of a block accumulate
+        for first, stop in _runs(sorted(by_key[key])):
+            terms.append((key[0] + m_row + top, key[1] + m_col + left, first, stop,
+                          [by_key[key][block] for block in range(first, stop)]))
+    outputs = [(a, stride[0], row_count, b, stride[1], col_count, [index[a, b]] if (a, b) in index else [])
+               for a, row_count, _ in rows for b, col_count, _ in cols]
+    return blocks, terms, outputs
 
 
 def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
-    """Fill result (N, O, H_out, W_out) from the plan, chunk by chunk of output rows."""
+    """Fill result (N, O, H_out, W_out) from the plan, chunk by chunk of grid rows."""
     n, o = result.shape[:2]
     og, cg = o // groups, plan.x.shape[1] // groups
-    width = plan.width
+    width, height = plan.width, plan.height
     shift = max(plan.blocks)
     channels = {key: groups * len(specs) * cg for key, specs in plan.sources.items()}
-    # one row phase writes straight into the result; several share their chunks (one gather serves all phases)
-    direct = (plan.blocks == [0] and width == result.shape[3] and plan.cols == [(0, 1, width, [0])]
-              and len(plan.rows) == 1 and plan.rows[0][:2] == (0, 1))
-    lasts = [(n - 1) * plan.height + count for _, _, count, terms in plan.rows if terms]
-    total_rows = sum(lasts) if direct else max(lasts, default=0)
-    per_thread = SHARED_CHUNKS_PER_THREAD if len(lasts) > 1 and not direct else CHUNKS_PER_THREAD
+    for _, terms, outputs in plan.passes:  # output phases that no kernel tap reaches
+        for rows, row_step, row_count, cols, col_step, col_count, members in outputs:
+            if not (terms and members):
+                result[:, :, rows::row_step, cols::col_step][:, :, :row_count, :col_count] = 0
+    passes = [(count, terms, outputs) for count, terms, outputs in plan.passes if terms and count]
+    if not passes:
+        return
+    # one output written as it is: the GEMMs write straight into the result; else chunks are shared by the passes
+    direct = (len(passes) == 1 and plan.blocks == [0] and width == result.shape[3]
+              and passes[0][2] == [(0, 1, passes[0][0], 0, 1, width, [0])])
+    lasts = [(n - 1) * height + count for count, _, _ in passes]
+    total_rows = sum(lasts) if direct else max(lasts)
+    several = len(passes) > 1 or len(passes[0][2]) > 1  # output phases sharing each chunk
+    per_thread = SHARED_CHUNKS_PER_THREAD if several else CHUNKS_PER_THREAD
     per_row = width * max(groups * len(plan.blocks) * og, sum(channels.values()))  # accumulator or gathered sources
     rows_per_chunk = max(1, min(CHUNK_ELEMENTS // per_row,
                                 -(-total_rows // (per_thread * parallel.WORKERS))))  # enough chunks to share
-    work = sum(term[2] * (term[6] - term[5]) for *_, terms in plan.rows for term in terms) * o * n * plan.height * width
+    all_terms = [term for _, terms, _ in passes for term in terms]
+    work = sum(term[2] * (term[6] - term[5]) for term in all_terms) * o * n * height * width
     threaded = (blas.available(result.dtype) and blas.thread_control() and work >= PARALLEL_MIN_MACS
                 and parallel.WORKERS > 1)
-    chunks = []  # (row phase, or None for all of them, first grid row, stop grid row): chunks may span images
-    for r, (first, step, count, terms) in enumerate(plan.rows):
-        if not terms:
-            result[:, :, first::step][:, :, :count] = 0  # no kernel tap reaches these rows
-            continue
-        if direct:  # chunks within one image, over its output rows only
-            size = -(-count // -(-count // rows_per_chunk))
-            chunks += [(r, image * plan.height + q0, image * plan.height + min(count, q0 + size))
-                       for image in range(n) for q0 in range(0, count, size)]
-            if threaded and len(chunks) > 2 and chunks[0][2] - chunks[0][1] > 1:
-                # the first chunk in halves, one first and one last: the threads then gather while the other
-                # multiplies instead of both at once (cnn_s2 on 2 threads: 3% faster)
-                r0, a, b = chunks[0]
-                chunks = [(r0, a, (a + b) // 2)] + chunks[1:] + [(r0, (a + b) // 2, b)]
-    if not direct and lasts:  # chunks of grid rows, each run for every row phase that reaches them
-        last = max(lasts)  # rows past the last image's output are not needed
-        size = -(-last // -(-last // rows_per_chunk))  # as many chunks as rows_per_chunk needs, of even sizes
-        chunks = [(None, g0, min(last, g0 + size)) for g0 in range(0, last, size)]
-    if not chunks:
-        return
-    reach = max(term[3] for *_, terms in plan.rows for term in terms)
-    col_reach = max(term[4] for *_, terms in plan.rows for term in terms)
-    source_length = (rows_per_chunk + reach + 1) * width + shift + col_reach  # + 1 row: reads past a row's end
+    if direct:  # chunks (pass, first grid row, stop) within one image, over its output rows only
+        count = passes[0][0]
+        size = -(-count // -(-count // rows_per_chunk))
+        chunks = [(0, image * height + q0, image * height + min(count, q0 + size))
+                  for image in range(n) for q0 in range(0, count, size)]
+        if threaded and len(chunks) > 2 and chunks[0][2] - chunks[0][1] > 1:
+            # the first chunk in halves, one first and one last: the threads then gather while the other
+            # multiplies instead of both at once (cnn_s2 on 2 threads: 3% faster)
+            r0, a, b = chunks[0]
+            chunks = [(r0, a, (a + b) // 2)] + chunks[1:] + [(r0, (a + b) // 2, b)]
+    else:  # chunks of grid rows, each run for every pass that reaches them; rows past the last output are not needed
+        last = max(lasts)
+        parts = -(-last // rows_per_chunk)  # as many chunks as rows_per_chunk needs, of sizes within one row
+        chunks = [(None, last * k // parts, last * (k + 1) // parts) for k in range(parts)]
+    reach = max(term[3] for term in all_terms)
+    col_reach = max(term[4] for term in all_terms)
+    beyond = 0 if direct else max(1, -(-(shift + col_reach) // width))  # rows read past a chunk's last (+ its shifts)
+    source_length = (rows_per_chunk + reach + beyond + 1) * width  # + 1 row: the zeros read past a row's end
     copied = {abs(parent - block) for specs in plan.sources.values()
               for block, (parent, _) in enumerate(_parents(tuple(specs))[1]) if parent is not None}
     source_length = _unaliased(source_length, cg * result.itemsize, copied)
     acc_shape = (groups, len(plan.blocks) * og, rows_per_chunk * width + shift)
     by_group = result.reshape(n, groups, og, result.shape[2], result.shape[3])  # a view: result is contiguous
 
-    # per row phase: its terms, the row shifts they span and the sources they read (worked out once, not per chunk)
-    phase_terms = [(terms, min(t[3] for t in terms), max(t[3] for t in terms) + (0 if direct else 1),
-                    sorted({t[0] for t in terms})) if terms else None for *_, terms in plan.rows]
+    # per pass: its terms, the row shifts they span and the sources they read (worked out once, not per chunk)
+    pass_terms = [(terms, min(t[3] for t in terms), max(t[3] for t in terms) + beyond, sorted({t[0] for t in terms}))
+                  for _, terms, _ in passes]
+
+    def gather(low, span, keys):
+        return {key: _gather(plan, key, groups, low, span,
+                             parallel.scratch(("phase source", key), (channels[key], source_length), result.dtype))
+                for key in keys}
 
     def run_chunk(chunk):
         r, g0, g1 = chunk
         if r is None:
-            run_phases(g0, g1)
+            run_passes(g0, g1)
             return
-        terms, low_shift, high_shift, keys = phase_terms[r]
+        terms, low_shift, high_shift, keys = pass_terms[r]
         low = g0 + low_shift
-        span = g1 + high_shift - low
-        sources = {key: _gather(plan, key, groups, low, span,
-                                parallel.scratch(("phase source", key), (channels[key], source_length), result.dtype))
-                   for key in keys}
-        image = g0 // plan.height  # direct: the GEMMs write into the result
-        q0 = g0 - image * plan.height
+        sources = gather(low, g1 + high_shift - low, keys)
+        image = g0 // height  # direct: the GEMMs write into the result
+        q0 = g0 - image * height
         acc = by_group[image, :, :, q0 : q0 + g1 - g0].reshape(groups, og, -1)  # a view of the result
         _multiply(plan, terms, sources, (g0 - low) * width, (g1 - g0) * width, groups, acc)
 
-    def run_phases(g0, g1):  # not direct: every row phase that reaches these grid rows, from one gather
-        active = [(r, min(g1, (n - 1) * plan.height + plan.rows[r][2])) for r, spec in enumerate(phase_terms)
-                  if spec and g0 < (n - 1) * plan.height + plan.rows[r][2]]
-        low = g0 + min(phase_terms[r][1] for r, _ in active)
-        span = max(stop + phase_terms[r][2] for r, stop in active) - low
-        keys = sorted({key for r, _ in active for key in phase_terms[r][3]})
-        sources = {key: _gather(plan, key, groups, low, span,
-                                parallel.scratch(("phase source", key), (channels[key], source_length), result.dtype))
-                   for key in keys}
+    def run_passes(g0, g1):  # not direct: every pass that reaches these grid rows, from one gather
+        active = [(r, min(g1, stop)) for r, stop in enumerate(lasts) if g0 < stop]
+        low = g0 + min(pass_terms[r][1] for r, _ in active)
+        sources = gather(low, max(stop + pass_terms[r][2] for r, stop in active) - low,
+                         sorted({key for r, _ in active for key in pass_terms[r][3]}))
         acc = parallel.scratch("phase acc", acc_shape, result.dtype)
         for r, stop in active:
-            _multiply(plan, phase_terms[r][0], sources, (g0 - low) * width, (stop - g0) * width + shift, groups, acc)
-            _write(plan, (r, g0, stop), acc, by_group)
+            _multiply(plan, pass_terms[r][0], sources, (g0 - low) * width, (stop - g0) * width + shift, groups, acc)
+            _write(plan, passes[r][2], g0, stop, acc, by_group)
 
     if not threaded:
         parallel.each(run_chunk, chunks, 1)
@@ -326,15 +370,17 @@ def _multiply(plan: _Plan, terms, sources: dict, offset: int, columns: int, grou
         again = written[b0]
         if use_blas:  # raw addresses: this loop runs a GEMM per group, and views cost more than BLAS here
             src_ld, src_at = src.shape[1], src_ats[key]
-            held = plan.weights_at.get(id(wm))  # (address, group stride, row stride): wm may be a view along k
+            held = plan.weights_at.get(id(wm))  # (address, group stride, row stride, transposed): wm may be a view
             if held is None:
-                held = plan.weights_at[id(wm)] = (blas.address(wm), wm.strides[0] // item, wm.strides[1] // item)
-            w_at, w_group, w_ld = held
+                transposed = wm.shape[2] > 1 and wm.strides[2] != item  # then a view of a (groups, k, m) array
+                held = plan.weights_at[id(wm)] = (blas.address(wm), wm.strides[0] // item,
+                                                  wm.strides[2 if transposed else 1] // item, transposed)
+            w_at, w_group, w_ld, transposed = held
             m = (b1 - b0) * og
             for g in range(groups):
                 blas.gemm_at(dtype, m, columns, k, w_at + g * w_group * item, w_ld,
                              src_at + ((g * per_group + k0) * src_ld + start) * item, src_ld,
-                             acc_at + (g * acc_group + b0 * og * acc_ld) * item, acc_ld, again)
+                             acc_at + (g * acc_group + b0 * og * acc_ld) * item, acc_ld, again, transposed)
         else:
             for g in range(groups):
                 a = wm[g]
@@ -347,30 +393,26 @@ def _multiply(plan: _Plan, terms, sources: dict, offset: int, columns: int, grou
         written[b0:b1] = [True] * (b1 - b0)
 
 
-def _write(plan: _Plan, chunk, acc: np.ndarray, by_group: np.ndarray) -> None:
-    """Sum the chunk's accumulator blocks into their output column phases (garbage columns and rows dropped)."""
-    r, g0, g1 = chunk
-    first, step, count, _ = plan.rows[r]
+def _write(plan: _Plan, outputs, g0: int, g1: int, acc: np.ndarray, by_group: np.ndarray) -> None:
+    """Sum the chunk's accumulator blocks into their outputs (garbage columns and rows dropped)."""
     groups, og = by_group.shape[1:3]
     height, width = plan.height, plan.width
     length = (g1 - g0) * width
-    for col_first, col_step, col_count, members in plan.cols:
+    for first, step, count, col_first, col_step, col_count, members in outputs:
+        if not members:
+            continue  # zeroed before the chunks ran
         # sum the blocks on the flat rows (long contiguous runs), then strided copies drop the garbage columns
-        total = _shifted(acc, plan, og, members[0], length) if members else None
+        total = _shifted(acc, plan, og, members[0], length)
         for k in members[1:]:
             total += _shifted(acc, plan, og, k, length)
-        grid = None if total is None else total.reshape(groups, og, g1 - g0, width)
+        grid = total.reshape(groups, og, g1 - g0, width)
         for image in range(g0 // height, (g1 - 1) // height + 1):
             q0, q1 = max(g0 - image * height, 0), min(g1 - image * height, count)
             if q0 >= q1:
                 continue
             dest = by_group[image, :, :, first + step * q0 : first + step * (q1 - 1) + 1 : step, col_first::col_step]
-            dest = dest[..., :col_count]  # (groups, og, rows, columns), a view of result
-            if grid is None:
-                dest[...] = 0
-            else:
-                rows = image * height + q0 - g0
-                dest[...] = grid[:, :, rows : rows + q1 - q0, :col_count]
+            rows = image * height + q0 - g0
+            dest[..., :col_count] = grid[:, :, rows : rows + q1 - q0, :col_count]
 
 
 def _gather(plan: _Plan, key, groups: int, low: int, rows: int, buffer: np.ndarray) -> np.ndarray:
@@ -406,7 +448,9 @@ def _gather_steps(plan: _Plan, key, groups: int, low: int, rows: int, buffer: np
     specs = plan.sources[key]
     cg = x.shape[1] // groups
     # reads past the last row's end (into garbage columns) find zeros, not whatever the buffer held
-    steps = [(buffer[:, rows * width : (rows + 1) * width], None)] if plan.blocks != [0] or width != plan.cols[0][2] else []
+    wraps = plan.blocks != [0] or any(width != out[5] for *_, outputs in plan.passes for out in outputs) \
+        or any(t[4] for _, terms, _ in plan.passes for t in terms)
+    steps = [(buffer[:, rows * width : (rows + 1) * width], None)] if wraps else []
     grid = buffer[:, : rows * width].reshape(groups, len(specs), cg, rows, width)
     flat = grid.reshape(groups, len(specs), cg, rows * width)
     order, parents = _parents(tuple(specs))

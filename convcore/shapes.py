@@ -1,7 +1,8 @@
 """Output-size arithmetic for both ops and its inverses. Pure integers; the pages show these formulas."""
 from __future__ import annotations
 
-from .params import Pair, _non_negative, _pair, _positive, check_output_padding, normalise_padding, same_padding
+from .params import (Pair, _non_negative, _pair, _positive, check_output_padding, normalise_padding, same_padding,
+                     transposed_size)
 
 __all__ = [
     "conv2d_output_size",
@@ -34,7 +35,7 @@ def conv_transpose2d_output_size(input_size, kernel_size, stride=1, padding=0, o
     p = _non_negative(_pair(padding, "padding"), "padding")
     d = _positive(_pair(dilation, "dilation"), "dilation")
     op = _pair(output_padding, "output_padding")
-    return tuple((n[i] - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1 for i in (0, 1))
+    return transposed_size(n, k, s, p, op, d)
 
 
 def transpose_output_range(input_size, kernel_size, stride=1, padding=0, dilation=1) -> tuple[Pair, Pair]:

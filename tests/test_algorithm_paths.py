@@ -202,6 +202,19 @@ def test_strided_taps_share_gemms():
     assert all(order.index(parent) < order.index(b) for b, (parent, _) in enumerate(parents) if parent is not None)
 
 
+def test_transposed_phases_share_gemms():
+    """Transposed, kernel 4, stride 2, padding 1: one accumulator block per output phase (row phase, column phase),
+    read at its own shift, and four GEMMs (one per read offset) that each write all four blocks; every output phase is
+    copied from its one block, none summed."""
+    top, left, height, width, blocks, layout, outputs = phases._transpose_layout(128, 128, 4, 4, (2, 2), (1, 1), (1, 1),
+                                                                               (256, 256))
+    assert (top, left, width) == (1, 1, 129)
+    assert blocks == [0, 1, width, width + 1]  # phase (a, b) read a rows and b columns further on
+    assert [(row, col, b0, b1) for row, col, b0, b1, _ in layout] == [(0, 0, 0, 4), (0, 1, 0, 4), (1, 0, 0, 4), (1, 1, 0, 4)]
+    assert sorted(tap for *_, taps in layout for tap in taps) == [(i, j) for i in range(4) for j in range(4)]
+    assert [(a, b, members) for a, _, _, b, _, _, members in outputs] == [(0, 0, [0]), (0, 1, [1]), (1, 0, [2]), (1, 1, [3])]
+
+
 def test_without_raw_blas_the_large_paths_fall_back_to_numpy(monkeypatch):
     """A numpy/scipy build without the raw GEMM routines: the phase path accumulates with numpy's matmul, and
     depthwise filters go tap by tap; same numbers."""
