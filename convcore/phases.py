@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,6 +42,8 @@ PARALLEL_MIN_MACS = 1 << 24  # calls with at least this many multiply-adds sprea
 CHUNKS_PER_THREAD = 4  # at least this many chunks per thread, so that a thread slowed by a busy core can be helped
 STACK_BELOW = 64  # stride-1 layers with fewer output channels per group stack their kernel columns (see below)
 SHARED_CHUNKS_PER_THREAD = 3  # the same when a chunk runs several row phases (transposed k4 s2: 2% faster than 4)
+_KEPT_ZEROS = "kept zeros"  # a _gather step: zeros that no copy between blocks overwrites
+_buffers = threading.local()  # .state: {source key: [its buffer, the gather layout that last wrote it, {layout: steps}]}
 MAX_ORDERED_PHASES = 4  # up to this many phases (stride 2), all 24 orders are tried for the longest stacked GEMMs
 
 
@@ -64,7 +67,6 @@ class _Plan:
     width: int
     blocks: list
     passes: list
-    gathers: dict = field(default_factory=dict)  # _gather's steps per (buffer, chunk geometry), made once per call
     weights_at: dict = field(default_factory=dict)  # BLAS arguments of each term's weights, by id (the plan holds them)
 
 
@@ -421,36 +423,52 @@ def _gather(plan: _Plan, key, groups: int, low: int, rows: int, buffer: np.ndarr
     Only the zeros are written besides the data (the buffer is reused: zeroing it whole cost as much as the copies).
     A block that is another one shifted along its columns (kernel columns 0 and 2 of stride 2) is copied from it in
     long contiguous runs, about twice as fast as reading x again with a stride. The steps depend on the chunk's
-    position within its image only, so they are worked out once per call and buffer.
+    position within its image only, so they are worked out once per layout and buffer (kept from call to call).
     """
     first = low // plan.height
-    geometry = (key, buffer.__array_interface__["data"][0], buffer.shape, low - first * plan.height, rows)
-    steps = plan.gathers.get(geometry)
+    owner = buffer.base if buffer.base is not None else buffer
+    state = _buffers.__dict__.setdefault("state", {}).get(key)
+    if state is None or state[0] is not owner or len(state[2]) > 64:  # (a grown buffer: the old one is let go)
+        state = _buffers.state[key] = [owner, None, {}]
+    layout = (tuple(plan.sources[key]), plan.height, plan.width, _wraps(plan), groups, buffer.shape,
+              low - first * plan.height, rows)
+    steps = state[2].get(layout)
     if steps is None:
-        steps = plan.gathers[geometry] = _gather_steps(plan, key, groups, geometry[3], rows, buffer)
+        steps = state[2][layout] = _gather_steps(plan, key, groups, layout[6], rows, buffer)
+    kept = state[1] == layout  # the zeros this layout leaves outside the data are still there
+    state[1] = None  # (until every step has run)
     x = plan.x
     for dest, source in steps:
         if source is None:
             dest[...] = 0
+        elif source is _KEPT_ZEROS:
+            if not kept:
+                dest[...] = 0
         elif isinstance(source, np.ndarray):
             dest[...] = source
         elif first + source[0] < x.shape[0]:
             dest[...] = x[(first + source[0],) + source[1]].reshape(dest.shape)
         else:  # rows past the last image
             dest[...] = 0
+    state[1] = layout
     return buffer
 
 
+def _wraps(plan: _Plan) -> bool:
+    """Whether some GEMM reads past a grid row's end into the next one (which must then hold zeros)."""
+    return plan.blocks != [0] or any(plan.width != out[5] for *_, outputs in plan.passes for out in outputs) \
+        or any(t[4] for _, terms, _ in plan.passes for t in terms)
+
+
 def _gather_steps(plan: _Plan, key, groups: int, low: int, rows: int, buffer: np.ndarray) -> list:
-    """_gather's steps for chunks starting `low` rows into an image: (view of buffer, None to zero it | a view of
-    buffer to copy | (image after the chunk's first, index into x))."""
+    """_gather's steps for chunks starting `low` rows into an image: (view of buffer, None to zero it | _KEPT_ZEROS
+    to zero it unless the zeros are still there | a view of buffer to copy | (image after the chunk's first, index
+    into x))."""
     x, height, width = plan.x, plan.height, plan.width
     specs = plan.sources[key]
     cg = x.shape[1] // groups
     # reads past the last row's end (into garbage columns) find zeros, not whatever the buffer held
-    wraps = plan.blocks != [0] or any(width != out[5] for *_, outputs in plan.passes for out in outputs) \
-        or any(t[4] for _, terms, _ in plan.passes for t in terms)
-    steps = [(buffer[:, rows * width : (rows + 1) * width], None)] if wraps else []
+    steps = [(buffer[:, rows * width : (rows + 1) * width], None)] if _wraps(plan) else []
     grid = buffer[:, : rows * width].reshape(groups, len(specs), cg, rows, width)
     flat = grid.reshape(groups, len(specs), cg, rows * width)
     order, parents = _parents(tuple(specs))
@@ -476,7 +494,9 @@ def _gather_steps(plan: _Plan, key, groups: int, low: int, rows: int, buffer: np
                 index = (slice(None), slice(h0 + sh * (lo - at - q0), h0 + sh * (hi - 1 - at - q0) + 1, sh),
                          slice(w0, w0 + sw * (nc - 1) + 1, sw))
                 steps.append((dest[:, :, lo:hi, u0 : u0 + nc], (image, index)))
-    return steps
+    copies = [dest for dest, source in steps if isinstance(source, np.ndarray)]
+    return [(dest, _KEPT_ZEROS if source is None and not any(np.may_share_memory(dest, c) for c in copies) else source)
+            for dest, source in steps]
 
 
 def _unaliased(length: int, block_bytes: int, distances) -> int:

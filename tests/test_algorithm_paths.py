@@ -191,6 +191,21 @@ def test_transposed_paths(monkeypatch, case, dtype, algorithm):
     _check_transpose(case, dtype, seed=5)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_phase_buffers_reused_across_layouts(monkeypatch, threads):
+    """The phase path keeps its gathered sources' zeros from call to call while one layout reuses a buffer; layouts
+    that write data where others keep zeros, interleaved and repeated (conv2d and transposed), stay exact."""
+    _force(monkeypatch, "phases")
+    monkeypatch.setattr(cf, "PHASES_MIN_MACS", 0)
+    _phase_threads(monkeypatch, threads)
+    sequence = [MIXING[1], TRANSPOSED[0], MIXING[0], MIXING[1], MIXING[6], MIXING[1], TRANSPOSED[1], TRANSPOSED[0]]
+    for seed, case in enumerate(sequence * 2):
+        if len(case[1]) == 4 and case in TRANSPOSED:
+            _check_transpose(case, np.float64, seed)
+        else:
+            _check_conv2d(case, np.float64, seed)
+
+
 def test_strided_taps_share_gemms():
     """Stride 2, 3x3, padding 1: the nine taps become two GEMMs (K = 6C and 3C) on a grid exactly as wide as the
     output (kernel columns as blocks: no garbage columns), and kernel column 0 is copied from column 2 shifted."""
