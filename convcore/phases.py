@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import sys
 import threading
 from dataclasses import dataclass, field
 
@@ -447,12 +446,10 @@ def _gather(plan: _Plan, key, groups: int, low: int, rows: int, buffer: np.ndarr
                 dest[...] = 0
         elif isinstance(source, np.ndarray):
             dest[...] = source
-        elif first + source[0] >= x.shape[0]:  # rows past the last image
-            dest[...] = 0
-        elif len(source) == 3 and _read_pairs(x, first + source[0], source[1], source[2]):
-            pass
-        else:
+        elif first + source[0] < x.shape[0]:
             dest[...] = x[(first + source[0],) + source[1]].reshape(dest.shape)
+        else:  # rows past the last image
+            dest[...] = 0
     state[1] = layout
     return buffer
 
@@ -475,7 +472,6 @@ def _gather_steps(plan: _Plan, key, groups: int, low: int, rows: int, buffer: np
     grid = buffer[:, : rows * width].reshape(groups, len(specs), cg, rows, width)
     flat = grid.reshape(groups, len(specs), cg, rows * width)
     order, parents = _parents(tuple(specs))
-    pairs = x.dtype == np.float32 and x.flags.c_contiguous and sys.byteorder == "little"
     for block in order:
         (h0, q0, nr, sh), (w0, u0, nc, sw) = specs[block]
         parent, delta = parents[block]
@@ -497,29 +493,10 @@ def _gather_steps(plan: _Plan, key, groups: int, low: int, rows: int, buffer: np
             if parent is None:
                 index = (slice(None), slice(h0 + sh * (lo - at - q0), h0 + sh * (hi - 1 - at - q0) + 1, sh),
                          slice(w0, w0 + sw * (nc - 1) + 1, sw))
-                data = dest[:, :, lo:hi, u0 : u0 + nc]
-                # with column step 2, read as the low halves of 8-byte words (_read_pairs)
-                steps.append((data, (image, index, data.view(np.uint32)) if sw == 2 and pairs else (image, index)))
+                steps.append((dest[:, :, lo:hi, u0 : u0 + nc], (image, index)))
     copies = [dest for dest, source in steps if isinstance(source, np.ndarray)]
     return [(dest, _KEPT_ZEROS if source is None and not any(np.may_share_memory(dest, c) for c in copies) else source)
             for dest, source in steps]
-
-
-def _read_pairs(x: np.ndarray, image: int, index: tuple, dest: np.ndarray) -> bool:
-    """dest (uint32 view) = x[image][index] for every other float32 of x's rows (index: all channels, a row slice,
-    columns w0::2), as the low halves of x read as 8-byte words: numpy narrows uint64 to uint32 with SIMD, about 20%
-    faster than its strided copy. False (nothing done) when the last word would reach past x's memory."""
-    _, n_channels, h, w = x.shape
-    rows, cols = index[1], index[2]
-    start = ((image * n_channels * h + rows.start) * w + cols.start) * 4
-    shape = dest.shape  # (groups, channels per group, rows, columns)
-    strides = (shape[1] * h * w * 4, h * w * 4, rows.step * w * 4, 8)
-    end = start + sum((extent - 1) * stride for extent, stride in zip(shape, strides)) + 8
-    if end > x.nbytes:
-        return False
-    words = np.ndarray(shape, np.uint64, buffer=x, offset=start, strides=strides)
-    np.copyto(dest, words, casting="unsafe")
-    return True
 
 
 def _unaliased(length: int, block_bytes: int, distances) -> int:
