@@ -375,8 +375,8 @@ def _multiply(plan: _Plan, terms, sources: dict, offset: int, columns: int, grou
             held = plan.weights_at.get(id(wm))  # (address, group stride, row stride, transposed): wm may be a view
             if held is None:
                 transposed = wm.shape[2] > 1 and wm.strides[2] != item  # then a view of a (groups, k, m) array
-                held = plan.weights_at[id(wm)] = (blas.address(wm), wm.strides[0] // item,
-                                                  wm.strides[2 if transposed else 1] // item, transposed)
+                ld = wm.strides[2] // item if transposed else (wm.strides[1] // item if wm.shape[1] > 1 else wm.shape[2])
+                held = plan.weights_at[id(wm)] = (blas.address(wm), wm.strides[0] // item, ld, transposed)
             w_at, w_group, w_ld, transposed = held
             m = (b1 - b0) * og
             for g in range(groups):

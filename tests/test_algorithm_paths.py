@@ -206,6 +206,42 @@ def test_phase_buffers_reused_across_layouts(monkeypatch, threads):
             _check_conv2d(case, np.float64, seed)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_phases_path_random_layers(monkeypatch, seed):
+    """Seeded random layers of both ops through the phase GEMMs (1-3 channels in and out per group, so single-row
+    and single-column weight matrices occur; every stride, dilation, padding and output_padding mix up to 4),
+    on one or two threads, with chunks of one row up to whole images."""
+    _force(monkeypatch, "phases")
+    rng = np.random.default_rng(seed)
+    checked = 0
+    while checked < 40:
+        _phase_threads(monkeypatch, int(rng.integers(1, 3)))
+        monkeypatch.setattr(phases, "CHUNK_ELEMENTS", int(rng.choice([64, 3000, 1 << 19])))
+        monkeypatch.setattr(phases, "STACK_BELOW", int(rng.choice([0, 64])))
+        g, cg, og = (int(v) for v in rng.integers(1, 4, size=3))
+        kernel, stride, dilation = (tuple(int(v) for v in rng.integers(1, top, size=2)) for top in (6, 5, 4))
+        padding = tuple(int(v) for v in rng.integers(0, 4, size=2))
+        x_shape = (int(rng.integers(1, 3)), g * cg) + tuple(int(v) for v in rng.integers(1, 12, size=2))
+        dtype = DTYPES[int(rng.integers(len(DTYPES)))]
+        if rng.random() < 0.5:
+            kw = dict(stride=stride, padding=padding, dilation=dilation, groups=g)
+            if min((x_shape[2 + a] + 2 * padding[a] - dilation[a] * (kernel[a] - 1) - 1) for a in (0, 1)) < 0:
+                continue
+            case = (x_shape, (g * og, cg) + kernel, kw)
+            assert _conv2d_path(*case, dtype) == "phases"
+            _check_conv2d(case, dtype, seed=checked)
+        else:
+            output_padding = tuple(int(rng.integers(0, max(stride[a], dilation[a]))) for a in (0, 1))
+            kw = dict(stride=stride, padding=padding, dilation=dilation, groups=g, output_padding=output_padding)
+            size = convcore.conv_transpose2d_output_size(x_shape[2:], kernel, stride, padding, output_padding, dilation)
+            if min(size) < 1:
+                continue
+            monkeypatch.setattr(cf, "PHASES_MIN_MACS", 0)
+            assert cf.choose_transpose_algorithm(x_shape, (g * cg, og) + kernel) == "phases"
+            _check_transpose((x_shape, (g * cg, og) + kernel, kw), dtype, seed=checked)
+        checked += 1
+
+
 def test_strided_taps_share_gemms():
     """Stride 2, 3x3, padding 1: the nine taps become two GEMMs (K = 6C and 3C) on a grid exactly as wide as the
     output (kernel columns as blocks: no garbage columns), and kernel column 0 is copied from column 2 shifted."""
