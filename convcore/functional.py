@@ -49,7 +49,7 @@ ROW_BLOCK_ELEMENTS = 1 << 16  # per-tap accumulation works on row blocks of abou
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
     """2-D cross-correlation, exactly torch.nn.functional.conv2d (NCHW or CHW numpy arrays)."""
     call = conv2d_call(input, weight, bias, stride, padding, dilation, groups)
-    out = correlate(call.x, call.weight, call.stride, call.dilation, call.groups, call.padding)
+    out = correlate(call.x, call.weight, call.stride, call.dilation, call.groups, call.padding, call.bias)
     return _finish(out, call)
 
 
@@ -57,15 +57,20 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """2-D transposed convolution, exactly torch.nn.functional.conv_transpose2d."""
     call = conv_transpose2d_call(input, weight, bias, stride, padding, output_padding, groups, dilation)
     padding = (call.padding[0][0], call.padding[1][0])
-    out = transpose(call.x, call.weight, call.stride, padding, call.output_padding, call.dilation, call.groups)
+    out = transpose(call.x, call.weight, call.stride, padding, call.output_padding, call.dilation, call.groups, call.bias)
     return _finish(out, call)
 
 
 def _finish(out: np.ndarray, call: ConvCall) -> np.ndarray:
-    out = np.ascontiguousarray(out)  # always memory of our own: the engine never aliases its inputs
-    if call.bias is not None:
-        out += call.bias[:, None, None]
     return out[0] if call.unbatched else out
+
+
+def _with_bias(out: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """out + bias per output channel, in memory of its own (the engine never aliases its inputs)."""
+    out = np.ascontiguousarray(out)
+    if bias is not None:
+        out += bias[:, None, None]
+    return out
 
 
 def _out_size(n: int, k: int, s: int, d: int) -> int:
@@ -88,25 +93,27 @@ def choose_algorithm(x_shape, w_shape, stride: Pair, dilation: Pair, groups: int
     return "im2col"
 
 
-def correlate(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair, groups: int, padding: Pads = NO_PADDING) -> np.ndarray:
-    """Valid cross-correlation of x (N, C, H, W), zero-padded by ((top, bottom), (left, right)), with w (O, C/groups, kH, kW)."""
+def correlate(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair, groups: int, padding: Pads = NO_PADDING,
+              bias: np.ndarray | None = None) -> np.ndarray:
+    """Valid cross-correlation of x (N, C, H, W), zero-padded by ((top, bottom), (left, right)), with w (O, C/groups, kH, kW),
+    plus bias (O,) if given: added after the sums, except by the phase GEMMs, which start from it (one pass fewer)."""
     n, _, h, wd = x.shape
     o, cg, kh, kw = w.shape
     (top, bottom), (left, right) = padding
     out = (_out_size(h + top + bottom, kh, stride[0], dilation[0]), _out_size(wd + left + right, kw, stride[1], dilation[1]))
     if n == 0 or o == 0 or cg == 0:
-        return np.zeros((n, o) + out, x.dtype)
+        return _with_bias(np.zeros((n, o) + out, x.dtype), bias)
     algorithm = choose_algorithm(x.shape, w.shape, stride, dilation, groups, out, x.dtype)
     if algorithm == "phases":
-        return correlate_phases(x, w, stride, dilation, groups, padding, out)
+        return correlate_phases(x, w, stride, dilation, groups, padding, out, bias)
     if algorithm == "fft":
-        return _correlate_fft(x, w, stride, dilation, groups, padding, out)
+        return _with_bias(_correlate_fft(x, w, stride, dilation, groups, padding, out), bias)
     if algorithm == "banded":
-        return correlate_banded(x, w, dilation, groups, padding, out)
+        return _with_bias(correlate_banded(x, w, dilation, groups, padding, out), bias)
     xp = pad2d(x, padding)
     if algorithm == "per_tap":
-        return _correlate_per_tap(xp, w, stride, dilation, groups, out)
-    return _correlate_im2col(xp, w, stride, dilation, groups, out)
+        return _with_bias(_correlate_per_tap(xp, w, stride, dilation, groups, out), bias)
+    return _with_bias(_correlate_im2col(xp, w, stride, dilation, groups, out), bias)
 
 
 def _windows(xp: np.ndarray, groups: int, kernel: Pair, stride: Pair, dilation: Pair, out: Pair) -> np.ndarray:
@@ -223,15 +230,16 @@ def choose_transpose_algorithm(x_shape, w_shape) -> str:
 
 
 def transpose(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, output_padding: Pair, dilation: Pair,
-              groups: int) -> np.ndarray:
-    """Transposed convolution of x (N, C_in, H, W) with w (C_in, C_out/groups, kH, kW), cropped by padding."""
+              groups: int, bias: np.ndarray | None = None) -> np.ndarray:
+    """Transposed convolution of x (N, C_in, H, W) with w (C_in, C_out/groups, kH, kW), cropped by padding, plus bias
+    (C_out,) if given (as in correlate)."""
     n, _, h, wd = x.shape
     og, kh, kw = w.shape[1:]
     size = transposed_size(x.shape[2:], w.shape[2:], stride, padding, output_padding, dilation)
     if n == 0 or og == 0 or x.shape[1] == 0:
-        return np.zeros((n, og * groups) + size, x.dtype)
+        return _with_bias(np.zeros((n, og * groups) + size, x.dtype), bias)
     if choose_transpose_algorithm(x.shape, w.shape) == "phases":
-        return transpose_phases(x, w, stride, padding, dilation, groups, size)
+        return transpose_phases(x, w, stride, padding, dilation, groups, size, bias)
     full = transpose_full(x, w, stride, dilation, groups)
     (ph, pw), (h_out, w_out) = padding, size
     if ph + h_out > full.shape[2] or pw + w_out > full.shape[3]:
@@ -239,7 +247,7 @@ def transpose(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, output_
         grown = np.zeros(full.shape[:2] + (max(full.shape[2], ph + h_out), max(full.shape[3], pw + w_out)), full.dtype)
         grown[:, :, : full.shape[2], : full.shape[3]] = full
         full = grown
-    return full[:, :, ph : ph + h_out, pw : pw + w_out]
+    return _with_bias(full[:, :, ph : ph + h_out, pw : pw + w_out], bias)
 
 
 def transpose_full(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair, groups: int) -> np.ndarray:

@@ -67,12 +67,14 @@ class _Plan:
     width: int
     blocks: list
     passes: list
+    bias: np.ndarray | None = None  # (O,): the result starts from it
     weights_at: dict = field(default_factory=dict)  # BLAS arguments of each term's weights, by id (the plan holds them)
 
 
 def correlate_phases(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair, groups: int, padding: Pads,
-                     out: Pair) -> np.ndarray:
-    """Cross-correlation of x (N, C, H, W), zero-padded by padding, with w (O, C/groups, kH, kW): (N, O, out...)."""
+                     out: Pair, bias: np.ndarray | None = None) -> np.ndarray:
+    """Cross-correlation of x (N, C, H, W), zero-padded by padding, with w (O, C/groups, kH, kW), plus bias (O,) if
+    given: (N, O, out...)."""
     n, c, h, wd = x.shape
     o, cg, kh, kw = w.shape
     specs, height, width, stacked, blocks, layout = _correlate_layout(h, wd, o // groups, cg, kh, kw, tuple(stride),
@@ -91,7 +93,7 @@ def correlate_phases(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair,
                 weights = np.concatenate([by_tap[:, :, t * cg : (t + 1) * cg] for t in flat], axis=2)
             terms.append((0, k0, k, qi, qj, 0, 1, weights))
     plan = _Plan(x, {0: specs}, height, width, blocks=blocks,
-                 passes=[(out[0], terms, [(0, 1, out[0], 0, 1, out[1], list(range(len(blocks))))])])
+                 passes=[(out[0], terms, [(0, 1, out[0], 0, 1, out[1], list(range(len(blocks))))])], bias=bias)
     result = np.empty((n, o) + tuple(out), x.dtype)
     _execute(plan, groups, result)
     return result
@@ -192,9 +194,9 @@ def _axis_phases(n_in: int, k: int, s: int, p: int, d: int, n_out: int):
 
 
 def transpose_phases(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, dilation: Pair, groups: int,
-                     size: Pair) -> np.ndarray:
+                     size: Pair, bias: np.ndarray | None = None) -> np.ndarray:
     """Transposed convolution of x (N, C_in, H, W) with w (C_in, C_out/groups, kH, kW) into an output of `size`
-    (output_padding included), output phase by phase."""
+    (output_padding included), plus bias (C_out,) if given, output phase by phase."""
     n, cin, h, wd = x.shape
     _, og, kh, kw = w.shape
     cg = cin // groups
@@ -207,7 +209,7 @@ def transpose_phases(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, 
               np.take(by_tap, [i * kw + j for i, j in taps], axis=2).reshape(groups, cg, -1).transpose(0, 2, 1))
              for row_shift, col_shift, b0, b1, taps in layout]
     plan = _Plan(x, {0: [((0, top, h, 1), (0, left, wd, 1))]}, height, width, blocks,
-                 passes=[(max([out[2] for out in outputs if out[-1]], default=0), terms, outputs)])
+                 passes=[(max([out[2] for out in outputs if out[-1]], default=0), terms, outputs)], bias=bias)
     result = np.empty((n, og * groups) + tuple(size), x.dtype)
     _execute(plan, groups, result)
     return result
@@ -271,10 +273,12 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
     width, height = plan.width, plan.height
     shift = max(plan.blocks)
     channels = {key: groups * len(specs) * cg for key, specs in plan.sources.items()}
-    for _, terms, outputs in plan.passes:  # output phases that no kernel tap reaches
+    bias = None if plan.bias is None else plan.bias.reshape(groups, og, 1)
+    for _, terms, outputs in plan.passes:  # output phases that no kernel tap reaches: the bias only
         for rows, row_step, row_count, cols, col_step, col_count, members in outputs:
             if not (terms and members):
-                result[:, :, rows::row_step, cols::col_step][:, :, :row_count, :col_count] = 0
+                dead = result[:, :, rows::row_step, cols::col_step][:, :, :row_count, :col_count]
+                dead[...] = 0 if plan.bias is None else plan.bias[:, None, None]
     passes = [(count, terms, outputs) for count, terms, outputs in plan.passes if terms and count]
     if not passes:
         return
@@ -336,7 +340,8 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
         image = g0 // height  # direct: the GEMMs write into the result
         q0 = g0 - image * height
         acc = by_group[image, :, :, q0 : q0 + g1 - g0].reshape(groups, og, -1)  # a view of the result
-        _multiply(plan, terms, sources, (g0 - low) * width, (g1 - g0) * width, groups, acc)
+        acc[...] = 0 if bias is None else bias  # the GEMMs add to it (as fast as BLAS's zeroing for beta = 0)
+        _multiply(plan, terms, sources, (g0 - low) * width, (g1 - g0) * width, groups, acc, True)
 
     def run_passes(g0, g1):  # not direct: every pass that reaches these grid rows, from one gather
         active = [(r, min(g1, stop)) for r, stop in enumerate(lasts) if g0 < stop]
@@ -355,12 +360,14 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
             parallel.each(run_chunk, chunks, parallel.WORKERS)
 
 
-def _multiply(plan: _Plan, terms, sources: dict, offset: int, columns: int, groups: int, acc: np.ndarray) -> None:
-    """acc[:, blocks, :columns] (+)= each term's weights @ its source's channels from offset + the term's shifts."""
+def _multiply(plan: _Plan, terms, sources: dict, offset: int, columns: int, groups: int, acc: np.ndarray,
+              accumulate: bool = False) -> None:
+    """acc[:, blocks, :columns] (+)= each term's weights @ its source's channels from offset + the term's shifts (the
+    first term of a block overwrites it unless accumulate)."""
     og = acc.shape[1] // len(plan.blocks)
     dtype = acc.dtype
     use_blas = blas.available(dtype)
-    written = [False] * len(plan.blocks)
+    written = [accumulate] * len(plan.blocks)
     if use_blas:
         item = acc.itemsize
         acc_at, acc_group, acc_ld = blas.address(acc), acc.strides[0] // item, acc.strides[1] // item  # acc may be a view
@@ -414,7 +421,11 @@ def _write(plan: _Plan, outputs, g0: int, g1: int, acc: np.ndarray, by_group: np
                 continue
             dest = by_group[image, :, :, first + step * q0 : first + step * (q1 - 1) + 1 : step, col_first::col_step]
             rows = image * height + q0 - g0
-            dest[..., :col_count] = grid[:, :, rows : rows + q1 - q0, :col_count]
+            if plan.bias is None:
+                dest[..., :col_count] = grid[:, :, rows : rows + q1 - q0, :col_count]
+            else:
+                np.add(grid[:, :, rows : rows + q1 - q0, :col_count], plan.bias.reshape(groups, og, 1, 1),
+                       out=dest[..., :col_count])
 
 
 def _gather(plan: _Plan, key, groups: int, low: int, rows: int, buffer: np.ndarray) -> np.ndarray:
