@@ -3,6 +3,7 @@
     python benchmarks/bench_engine.py                 # every case (about two minutes: torch's large depthwise
                                                       # filters take seconds a call)
     python benchmarks/bench_engine.py --cases cnn3x3 transposed --repeat 21
+    python benchmarks/bench_engine.py --cases cnn_s2 --bias    # with a bias, as Conv2d modules have by default
 
 Each function is timed in its own block of calls (libraries' thread pools spin-wait after a call and slow each other
 when calls alternate), blocks alternate over --rounds (so a burst of load on the shared machine hits all of them),
@@ -124,18 +125,22 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))) / np.max(np.abs(b)))
 
 
-def run_case(case: Case, rounds: int, repeat: int | None, budget: float) -> dict:
+def run_case(case: Case, rounds: int, repeat: int | None, budget: float, bias: bool = False) -> dict:
     rng = np.random.default_rng(0)
     x = rng.standard_normal(case.x_shape, dtype=np.float32)
     w = rng.standard_normal(case.w_shape, dtype=np.float32)
-    tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+    out_channels = w.shape[0] if case.op == "conv2d" else w.shape[1] * case.kwargs.get("groups", 1)
+    b = rng.standard_normal(out_channels, dtype=np.float32) if bias else None
+    tx, tw, tb = torch.from_numpy(x), torch.from_numpy(w), None if b is None else torch.from_numpy(b)
     if case.op == "conv2d":
-        ours = lambda: convcore.conv2d(x, w, **case.kwargs)  # noqa: E731
-        theirs = lambda: torch.nn.functional.conv2d(tx, tw, **case.kwargs)  # noqa: E731
+        ours = lambda: convcore.conv2d(x, w, b, **case.kwargs)  # noqa: E731
+        theirs = lambda: torch.nn.functional.conv2d(tx, tw, tb, **case.kwargs)  # noqa: E731
     else:
-        ours = lambda: convcore.conv_transpose2d(x, w, **case.kwargs)  # noqa: E731
-        theirs = lambda: torch.nn.functional.conv_transpose2d(tx, tw, **case.kwargs)  # noqa: E731
+        ours = lambda: convcore.conv_transpose2d(x, w, b, **case.kwargs)  # noqa: E731
+        theirs = lambda: torch.nn.functional.conv_transpose2d(tx, tw, tb, **case.kwargs)  # noqa: E731
     sp = scipy_fn(case, x, w)
+    if sp is not None and b is not None:  # scipy has no bias argument: added after, as a user would
+        sp = (lambda plain: lambda: plain() + b[:, None, None])(sp)
     with torch.no_grad():
         reference = theirs().numpy()
     result = {"case": case, "error": relative_error(ours(), reference), "algorithm": algorithm_of(case, x, w)}
@@ -251,6 +256,7 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=5, help="alternating timing blocks per function")
     parser.add_argument("--repeat", type=int, help="calls per block (default: as many as fit the time budget, 3 at least)")
     parser.add_argument("--budget", type=float, default=0.4, help="seconds per block when --repeat is not given")
+    parser.add_argument("--bias", action="store_true", help="pass a bias (per output channel) to convcore and torch")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     print(environment(), flush=True)
@@ -259,7 +265,7 @@ def main(argv=None) -> None:
         if args.cases and case.name not in args.cases:
             continue
         print(f"running {case.name} ...", flush=True)
-        results.append(run_case(case, args.rounds, args.repeat, args.budget))
+        results.append(run_case(case, args.rounds, args.repeat, args.budget, args.bias))
     print()
     print_table(results)
 
