@@ -18,10 +18,13 @@ divisible by s, a stride-1 correlation with that sub-kernel (no zero insertion).
 accumulator block, read shifted so that the phases' taps line up: one GEMM per read offset writes all the phases
 (kernel 4, stride 2: four GEMMs of M = 4 * C_out), and each block is copied to its strided place in the result.
 
+A bias is where the accumulation starts (the GEMMs add to it; copied-out blocks get it on the way), so it costs no
+pass of its own.
+
 The work runs in chunks of output rows: each gathers the input rows it reads into per-thread scratch (memory grows
-with the output, not the input x kernel area), runs its GEMMs and writes its rows (every row phase's, from one gather,
-when there are several); chunks are shared by the engine's threads, with BLAS's own threads off. Chunks that write
-straight into the result stay within one image.
+with the output, not the input x kernel area), runs its GEMMs and writes its rows (every output phase's, from one
+gather, when there are several); chunks are shared by the engine's threads, with BLAS's own threads off. Chunks that
+write straight into the result stay within one image.
 """
 from __future__ import annotations
 
@@ -42,9 +45,10 @@ PARALLEL_MIN_MACS = 1 << 24  # calls with at least this many multiply-adds sprea
 CHUNKS_PER_THREAD = 4  # at least this many chunks per thread, so that a thread slowed by a busy core can be helped
 STACK_BELOW = 64  # stride-1 layers with fewer output channels per group stack their kernel columns (see below)
 SHARED_CHUNKS_PER_THREAD = 3  # the same when a chunk runs several row phases (transposed k4 s2: 2% faster than 4)
+MAX_ORDERED_PHASES = 4  # up to this many phases (stride 2), all 24 orders are tried for the longest stacked GEMMs
+
 _KEPT_ZEROS = "kept zeros"  # a _gather step: zeros that no copy between blocks overwrites
 _buffers = threading.local()  # .state: {source key: [its buffer, the gather layout that last wrote it, {layout: steps}]}
-MAX_ORDERED_PHASES = 4  # up to this many phases (stride 2), all 24 orders are tried for the longest stacked GEMMs
 
 
 @dataclass
@@ -409,7 +413,7 @@ def _write(plan: _Plan, outputs, g0: int, g1: int, acc: np.ndarray, by_group: np
     length = (g1 - g0) * width
     for first, step, count, col_first, col_step, col_count, members in outputs:
         if not members:
-            continue  # zeroed before the chunks ran
+            continue  # set (to zero or the bias) before the chunks ran
         # sum the blocks on the flat rows (long contiguous runs), then strided copies drop the garbage columns
         total = _shifted(acc, plan, og, members[0], length)
         for k in members[1:]:
