@@ -73,6 +73,7 @@ class _Plan:
     passes: list
     bias: np.ndarray | None = None  # (O,): the result starts from it
     weights_at: dict = field(default_factory=dict)  # BLAS arguments of each term's weights, by id (the plan holds them)
+    gather_layouts: dict = field(default_factory=dict)  # per source key, what its gather steps depend on besides the chunk
 
 
 def correlate_phases(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair, groups: int, padding: Pads,
@@ -445,24 +446,25 @@ def _gather(plan: _Plan, key, groups: int, low: int, rows: int, buffer: np.ndarr
     state = _buffers.__dict__.setdefault("state", {}).get(key)
     if state is None or state[0] is not owner or len(state[2]) > 64:  # (a grown buffer: the old one is let go)
         state = _buffers.state[key] = [owner, None, {}]
-    layout = (tuple(plan.sources[key]), plan.height, plan.width, _wraps(plan), groups, buffer.shape,
-              low - first * plan.height, rows)
+    layout = plan.gather_layouts.get(key)
+    if layout is None:
+        layout = plan.gather_layouts[key] = (tuple(plan.sources[key]), plan.height, plan.width, _wraps(plan), groups)
+    layout += (buffer.shape, low - first * plan.height, rows)
     steps = state[2].get(layout)
     if steps is None:
-        steps = state[2][layout] = _gather_steps(plan, key, groups, layout[6], rows, buffer)
-    kept = state[1] == layout  # the zeros this layout leaves outside the data are still there
+        every = _gather_steps(plan, key, groups, layout[6], rows, buffer)
+        steps = state[2][layout] = (every, [step for step in every if step[1] is not _KEPT_ZEROS])
+    # the zeros this layout leaves outside the data are still there when it wrote the buffer last
+    steps = steps[1] if state[1] == layout else steps[0]
     state[1] = None  # (until every step has run)
     x = plan.x
     for dest, source in steps:
-        if source is None:
+        if source is None or source is _KEPT_ZEROS:
             dest[...] = 0
-        elif source is _KEPT_ZEROS:
-            if not kept:
-                dest[...] = 0
         elif isinstance(source, np.ndarray):
             dest[...] = source
         elif first + source[0] < x.shape[0]:
-            dest[...] = x[(first + source[0],) + source[1]].reshape(dest.shape)
+            dest[...] = x[first + source[0]][source[1]].reshape(dest.shape)
         else:  # rows past the last image
             dest[...] = 0
     state[1] = layout
