@@ -72,6 +72,7 @@ class _Plan:
     blocks: list
     passes: list
     bias: np.ndarray | None = None  # (O,): the result starts from it
+    signature: tuple | None = None  # what the plan's shapes follow from (its layout's arguments): schedules are kept by it
     weights_at: dict = field(default_factory=dict)  # BLAS arguments of each term's weights, by id (the plan holds them)
     gather_layouts: dict = field(default_factory=dict)  # per source key, what its gather steps depend on besides the chunk
 
@@ -82,8 +83,9 @@ def correlate_phases(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair,
     given: (N, O, out...)."""
     n, c, h, wd = x.shape
     o, cg, kh, kw = w.shape
-    specs, height, width, stacked, blocks, layout = _correlate_layout(h, wd, o // groups, cg, kh, kw, tuple(stride),
-                                                             tuple(dilation), padding[0][0], padding[1][0], tuple(out))
+    shape = (h, wd, o // groups, cg, kh, kw, tuple(stride), tuple(dilation), padding[0][0], padding[1][0], tuple(out),
+             STACK_BELOW, MAX_ORDERED_PHASES)  # (the settings too: a layout is kept per shape)
+    specs, height, width, stacked, blocks, layout = _correlate_layout(*shape)
     w5 = w.reshape(groups, o // groups, cg, kh, kw)
     if stacked:  # per kernel row i, its kernel columns' weights stacked along the output rows
         terms = [(0, 0, cg, qi, 0, 0, kw, np.ascontiguousarray(w5[:, :, :, i].transpose(0, 3, 1, 2).reshape(groups, -1, cg)))
@@ -98,14 +100,15 @@ def correlate_phases(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair,
                 weights = np.concatenate([by_tap[:, :, t * cg : (t + 1) * cg] for t in flat], axis=2)
             terms.append((0, k0, k, qi, qj, 0, 1, weights))
     plan = _Plan(x, {0: specs}, height, width, blocks=blocks,
-                 passes=[(out[0], terms, [(0, 1, out[0], 0, 1, out[1], list(range(len(blocks))))])], bias=bias)
+                 passes=[(out[0], terms, [(0, 1, out[0], 0, 1, out[1], list(range(len(blocks))))])], bias=bias,
+                 signature=("correlate",) + shape)
     result = np.empty((n, o) + tuple(out), x.dtype)
     _execute(plan, groups, result)
     return result
 
 
 @functools.lru_cache(maxsize=64)
-def _correlate_layout(h, wd, og, cg, kh, kw, stride, dilation, top, left, out):
+def _correlate_layout(h, wd, og, cg, kh, kw, stride, dilation, top, left, out, stack_below, max_ordered):
     """The shape-only part of correlate_phases' plan (kept: layers are called again and again with one shape):
     (phase specs, grid height, width, whether the kernel columns stack along the output rows, accumulator blocks, per
     term (kernel row, row shift) if they do, else (first channel, channels, row shift, column shift, flat taps))."""
@@ -118,11 +121,11 @@ def _correlate_layout(h, wd, og, cg, kh, kw, stride, dilation, top, left, out):
     for i, (qi, a) in enumerate(row_taps):
         for j, (qj, b) in enumerate(col_taps):
             by_shift.setdefault((qi, qj), {})[a, b] = (i, j)
-    order = _phase_order([set(taps) for taps in by_shift.values()])
+    order = _phase_order([set(taps) for taps in by_shift.values()], max_ordered)
     position = {phase: k for k, phase in enumerate(order)}
     specs = tuple(((row_phases[a][0], row_phases[a][1], row_phases[a][2], stride[0]),
                    (col_phases[b][0], col_phases[b][1], col_phases[b][2], stride[1])) for a, b in order)
-    if len(order) == 1 and og < STACK_BELOW:
+    if len(order) == 1 and og < stack_below:
         # one GEMM per kernel row with its kernel columns stacked along the output rows, into blocks read at their
         # column shifts: a narrow layer's GEMMs get wider (groups=4 of 64 channels: 14% faster on 2 threads)
         return specs, height, width, True, [qj for qj, _ in col_taps], [(i, qi) for i, (qi, _) in enumerate(row_taps)]
@@ -134,10 +137,10 @@ def _correlate_layout(h, wd, og, cg, kh, kw, stride, dilation, top, left, out):
     return specs, height, width, False, [0], layout
 
 
-def _phase_order(sets: list) -> list:
+def _phase_order(sets: list, max_ordered: int) -> list:
     """An order of the phases under which the sets split into the fewest runs (stride 2, 3x3: 4 GEMMs, not 9)."""
     phases = sorted(set().union(*sets))
-    candidates = itertools.permutations(phases) if len(phases) <= MAX_ORDERED_PHASES else [phases]
+    candidates = itertools.permutations(phases) if len(phases) <= max_ordered else [phases]
     return list(min(candidates, key=lambda order: sum(len(_runs(sorted(order.index(p) for p in s))) for s in sets)))
 
 
@@ -205,8 +208,8 @@ def transpose_phases(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, 
     n, cin, h, wd = x.shape
     _, og, kh, kw = w.shape
     cg = cin // groups
-    top, left, height, width, blocks, layout, outputs = _transpose_layout(h, wd, kh, kw, tuple(stride), tuple(padding),
-                                                                          tuple(dilation), tuple(size))
+    shape = (h, wd, kh, kw, tuple(stride), tuple(padding), tuple(dilation), tuple(size))
+    top, left, height, width, blocks, layout, outputs = _transpose_layout(*shape)
     # a GEMM's weights (groups, taps * O/groups, C/groups) as the transpose of a (groups, C/groups, taps * O/groups)
     # array: gathered from w with O/groups contiguous, not C/groups (a transposing copy costs 5x more)
     by_tap = np.ascontiguousarray(w.reshape(groups, cg, og, kh * kw).transpose(0, 1, 3, 2))
@@ -214,7 +217,8 @@ def transpose_phases(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, 
               np.take(by_tap, [i * kw + j for i, j in taps], axis=2).reshape(groups, cg, -1).transpose(0, 2, 1))
              for row_shift, col_shift, b0, b1, taps in layout]
     plan = _Plan(x, {0: [((0, top, h, 1), (0, left, wd, 1))]}, height, width, blocks,
-                 passes=[(max([out[2] for out in outputs if out[-1]], default=0), terms, outputs)], bias=bias)
+                 passes=[(max([out[2] for out in outputs if out[-1]], default=0), terms, outputs)], bias=bias,
+                 signature=("transpose", cg) + shape)
     result = np.empty((n, og * groups) + tuple(size), x.dtype)
     _execute(plan, groups, result)
     return result
@@ -271,26 +275,55 @@ def _phase_blocks(rows, cols, top: int, left: int, width: int, stride: Pair):
     return blocks, terms, outputs
 
 
-def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
-    """Fill result (N, O, H_out, W_out) from the plan, chunk by chunk of grid rows."""
+@dataclass(frozen=True)
+class _Schedule:
+    """How _execute runs a plan: everything that depends on shapes only (kept per plan signature)."""
+
+    dead: tuple  # (pass, output) of the outputs that no kernel tap reaches
+    live: tuple  # the passes that run
+    direct: bool  # one output written as it is: the GEMMs write straight into the result
+    lasts: tuple  # per live pass, the grid row after its last output row
+    chunks: tuple  # (live pass or None for all, first grid row, stop grid row)
+    spans: tuple  # per live pass: (lowest row shift, highest + rows read past a chunk's end, source keys)
+    channels: dict  # channels per source key
+    source_length: int
+    acc_shape: tuple
+    threaded: bool
+
+
+_SCHEDULES: dict = {}  # (plan signature, dtype, settings) -> _Schedule
+
+
+def _schedule(plan: _Plan, groups: int, result: np.ndarray) -> _Schedule:
+    """The plan's _Schedule, made once per plan signature, dtype and engine settings."""
+    settings = (parallel.WORKERS, CHUNK_ELEMENTS, PARALLEL_MIN_MACS, CHUNKS_PER_THREAD, SHARED_CHUNKS_PER_THREAD,
+                blas.available(result.dtype) and blas.thread_control())
+    key = (plan.signature, result.shape, groups, result.dtype, settings) if plan.signature is not None else None
+    held = _SCHEDULES.get(key)
+    if held is None:
+        held = _make_schedule(plan, groups, result, settings[-1])
+        if key is not None:
+            if len(_SCHEDULES) > 256:
+                _SCHEDULES.clear()
+            _SCHEDULES[key] = held
+    return held
+
+
+def _make_schedule(plan: _Plan, groups: int, result: np.ndarray, blas_threads: bool) -> _Schedule:
     n, o = result.shape[:2]
     og, cg = o // groups, plan.x.shape[1] // groups
     width, height = plan.width, plan.height
     shift = max(plan.blocks)
     channels = {key: groups * len(specs) * cg for key, specs in plan.sources.items()}
-    bias = None if plan.bias is None else plan.bias.reshape(groups, og, 1)
-    for _, terms, outputs in plan.passes:  # output phases that no kernel tap reaches: the bias only
-        for rows, row_step, row_count, cols, col_step, col_count, members in outputs:
-            if not (terms and members):
-                dead = result[:, :, rows::row_step, cols::col_step][:, :, :row_count, :col_count]
-                dead[...] = 0 if plan.bias is None else plan.bias[:, None, None]
-    passes = [(count, terms, outputs) for count, terms, outputs in plan.passes if terms and count]
+    dead = tuple((r, k) for r, (_, terms, outputs) in enumerate(plan.passes) for k, output in enumerate(outputs)
+                 if not (terms and output[-1]))
+    live = tuple(r for r, (count, terms, _) in enumerate(plan.passes) if terms and count)
+    passes = [plan.passes[r] for r in live]
     if not passes:
-        return
-    # one output written as it is: the GEMMs write straight into the result; else chunks are shared by the passes
+        return _Schedule(dead, live, False, (), (), (), channels, 0, (), False)
     direct = (len(passes) == 1 and plan.blocks == [0] and width == result.shape[3]
               and passes[0][2] == [(0, 1, passes[0][0], 0, 1, width, [0])])
-    lasts = [(n - 1) * height + count for count, _, _ in passes]
+    lasts = tuple((n - 1) * height + count for count, _, _ in passes)
     total_rows = sum(lasts) if direct else max(lasts)
     several = len(passes) > 1 or len(passes[0][2]) > 1  # output phases sharing each chunk
     per_thread = SHARED_CHUNKS_PER_THREAD if several else CHUNKS_PER_THREAD
@@ -299,8 +332,7 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
                                 -(-total_rows // (per_thread * parallel.WORKERS))))  # enough chunks to share
     all_terms = [term for _, terms, _ in passes for term in terms]
     work = sum(term[2] * (term[6] - term[5]) for term in all_terms) * o * n * height * width
-    threaded = (blas.available(result.dtype) and blas.thread_control() and work >= PARALLEL_MIN_MACS
-                and parallel.WORKERS > 1)
+    threaded = blas_threads and work >= PARALLEL_MIN_MACS and parallel.WORKERS > 1
     if direct:  # chunks (pass, first grid row, stop) within one image, over its output rows only
         count = passes[0][0]
         size = -(-count // -(-count // rows_per_chunk))
@@ -322,12 +354,29 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
     copied = {abs(parent - block) for specs in plan.sources.values()
               for block, (parent, _) in enumerate(_parents(tuple(specs))[1]) if parent is not None}
     source_length = _unaliased(source_length, cg * result.itemsize, copied)
-    acc_shape = (groups, len(plan.blocks) * og, rows_per_chunk * width + shift)
-    by_group = result.reshape(n, groups, og, result.shape[2], result.shape[3])  # a view: result is contiguous
+    spans = tuple((min(t[3] for t in terms), max(t[3] for t in terms) + beyond, tuple(sorted({t[0] for t in terms})))
+                  for _, terms, _ in passes)
+    return _Schedule(dead, live, direct, lasts, tuple(chunks), spans, channels, source_length,
+                     (groups, len(plan.blocks) * og, rows_per_chunk * width + shift), threaded)
 
-    # per pass: its terms, the row shifts they span and the sources they read (worked out once, not per chunk)
-    pass_terms = [(terms, min(t[3] for t in terms), max(t[3] for t in terms) + beyond, sorted({t[0] for t in terms}))
-                  for _, terms, _ in passes]
+
+def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
+    """Fill result (N, O, H_out, W_out) from the plan, chunk by chunk of grid rows."""
+    n, o = result.shape[:2]
+    og = o // groups
+    width, height, shift = plan.width, plan.height, max(plan.blocks)
+    plan_of = _schedule(plan, groups, result)
+    for r, k in plan_of.dead:  # output phases that no kernel tap reaches: the bias only
+        rows, row_step, row_count, cols, col_step, col_count, _ = plan.passes[r][2][k]
+        dead = result[:, :, rows::row_step, cols::col_step][:, :, :row_count, :col_count]
+        dead[...] = 0 if plan.bias is None else plan.bias[:, None, None]
+    if not plan_of.chunks:
+        return
+    bias = None if plan.bias is None else plan.bias.reshape(groups, og, 1)
+    by_group = result.reshape(n, groups, og, result.shape[2], result.shape[3])  # a view: result is contiguous
+    pass_terms = [(plan.passes[r][1],) + span for r, span in zip(plan_of.live, plan_of.spans)]
+    passes = [plan.passes[r] for r in plan_of.live]
+    channels, source_length, acc_shape, lasts = plan_of.channels, plan_of.source_length, plan_of.acc_shape, plan_of.lasts
 
     def gather(low, span, keys):
         return {key: _gather(plan, key, groups, low, span,
@@ -358,11 +407,11 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
             _multiply(plan, pass_terms[r][0], sources, (g0 - low) * width, (stop - g0) * width + shift, groups, acc)
             _write(plan, passes[r][2], g0, stop, acc, by_group)
 
-    if not threaded:
-        parallel.each(run_chunk, chunks, 1)
+    if not plan_of.threaded:
+        parallel.each(run_chunk, plan_of.chunks, 1)
     else:
         with blas.single_threaded():
-            parallel.each(run_chunk, chunks, parallel.WORKERS)
+            parallel.each(run_chunk, plan_of.chunks, parallel.WORKERS)
 
 
 def _multiply(plan: _Plan, terms, sources: dict, offset: int, columns: int, groups: int, acc: np.ndarray,

@@ -245,7 +245,8 @@ def test_phases_path_random_layers(monkeypatch, seed):
 def test_strided_taps_share_gemms():
     """Stride 2, 3x3, padding 1: the nine taps become two GEMMs (K = 6C and 3C) on a grid exactly as wide as the
     output (kernel columns as blocks: no garbage columns), and kernel column 0 is copied from column 2 shifted."""
-    specs, height, width, stacked, blocks, layout = phases._correlate_layout(56, 56, 128, 64, 3, 3, (2, 2), (1, 1), 1, 1, (28, 28))
+    specs, height, width, stacked, blocks, layout = phases._correlate_layout(56, 56, 128, 64, 3, 3, (2, 2), (1, 1), 1, 1, (28, 28),
+                                                                                 phases.STACK_BELOW, phases.MAX_ORDERED_PHASES)
     assert (width, height, stacked, blocks) == (28, 29, False, [0])
     assert sorted(k // 64 for _, k, *_ in layout) == [3, 6]
     order, parents = phases._parents(specs)
