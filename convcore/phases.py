@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import functools
 import itertools
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import blas, parallel
+from .gather import gather, parents, unaliased
 from .params import Pads, Pair
 
 __all__ = ["correlate_phases", "transpose_phases"]
@@ -44,11 +44,8 @@ CHUNK_ELEMENTS = 1 << 19  # a chunk's accumulator (and its gathered source rows)
 PARALLEL_MIN_MACS = 1 << 24  # calls with at least this many multiply-adds spread their chunks over threads
 CHUNKS_PER_THREAD = 4  # at least this many chunks per thread, so that a thread slowed by a busy core can be helped
 STACK_BELOW = 64  # stride-1 layers with fewer output channels per group stack their kernel columns (see below)
-SHARED_CHUNKS_PER_THREAD = 3  # the same when a chunk runs several row phases (transposed k4 s2: 2% faster than 4)
+SHARED_CHUNKS_PER_THREAD = 3  # the same when a chunk runs several output phases (transposed k4 s2: 2% faster than 4)
 MAX_ORDERED_PHASES = 4  # up to this many phases (stride 2), all 24 orders are tried for the longest stacked GEMMs
-
-_KEPT_ZEROS = "kept zeros"  # a _gather step: zeros that no copy between blocks overwrites
-_buffers = threading.local()  # .state: {source key: [its buffer, the gather layout that last wrote it, {layout: steps}]}
 
 
 @dataclass
@@ -352,8 +349,8 @@ def _make_schedule(plan: _Plan, groups: int, result: np.ndarray, blas_threads: b
     beyond = 0 if direct else max(1, -(-(shift + col_reach) // width))  # rows read past a chunk's last (+ its shifts)
     source_length = (rows_per_chunk + reach + beyond + 1) * width  # + 1 row: the zeros read past a row's end
     copied = {abs(parent - block) for specs in plan.sources.values()
-              for block, (parent, _) in enumerate(_parents(tuple(specs))[1]) if parent is not None}
-    source_length = _unaliased(source_length, cg * result.itemsize, copied)
+              for block, (parent, _) in enumerate(parents(tuple(specs))[1]) if parent is not None}
+    source_length = unaliased(source_length, cg * result.itemsize, copied)
     spans = tuple((min(t[3] for t in terms), max(t[3] for t in terms) + beyond, tuple(sorted({t[0] for t in terms})))
                   for _, terms, _ in passes)
     return _Schedule(dead, live, direct, lasts, tuple(chunks), spans, channels, source_length,
@@ -378,8 +375,8 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
     passes = [plan.passes[r] for r in plan_of.live]
     channels, source_length, acc_shape, lasts = plan_of.channels, plan_of.source_length, plan_of.acc_shape, plan_of.lasts
 
-    def gather(low, span, keys):
-        return {key: _gather(plan, key, groups, low, span,
+    def sources_for(low, span, keys):
+        return {key: gather(plan, key, groups, low, span,
                              parallel.scratch(("phase source", key), (channels[key], source_length), result.dtype))
                 for key in keys}
 
@@ -390,7 +387,7 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
             return
         terms, low_shift, high_shift, keys = pass_terms[r]
         low = g0 + low_shift
-        sources = gather(low, g1 + high_shift - low, keys)
+        sources = sources_for(low, g1 + high_shift - low, keys)
         image = g0 // height  # direct: the GEMMs write into the result
         q0 = g0 - image * height
         acc = by_group[image, :, :, q0 : q0 + g1 - g0].reshape(groups, og, -1)  # a view of the result
@@ -400,7 +397,7 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
     def run_passes(g0, g1):  # not direct: every pass that reaches these grid rows, from one gather
         active = [(r, min(g1, stop)) for r, stop in enumerate(lasts) if g0 < stop]
         low = g0 + min(pass_terms[r][1] for r, _ in active)
-        sources = gather(low, max(stop + pass_terms[r][2] for r, stop in active) - low,
+        sources = sources_for(low, max(stop + pass_terms[r][2] for r, stop in active) - low,
                          sorted({key for r, _ in active for key in pass_terms[r][3]}))
         acc = parallel.scratch("phase acc", acc_shape, result.dtype)
         for r, stop in active:
@@ -480,123 +477,6 @@ def _write(plan: _Plan, outputs, g0: int, g1: int, acc: np.ndarray, by_group: np
             else:
                 np.add(grid[:, :, rows : rows + q1 - q0, :col_count], plan.bias.reshape(groups, og, 1, 1),
                        out=dest[..., :col_count])
-
-
-def _gather(plan: _Plan, key, groups: int, low: int, rows: int, buffer: np.ndarray) -> np.ndarray:
-    """Grid rows [low, low + rows) of source `key` (zeros around the data), flat in buffer (channels, >= rows*width).
-
-    Only the zeros are written besides the data (the buffer is reused: zeroing it whole cost as much as the copies).
-    A block that is another one shifted along its columns (kernel columns 0 and 2 of stride 2) is copied from it in
-    long contiguous runs, about twice as fast as reading x again with a stride. The steps depend on the chunk's
-    position within its image only, so they are worked out once per layout and buffer (kept from call to call).
-    """
-    first = low // plan.height
-    owner = buffer.base if buffer.base is not None else buffer
-    state = _buffers.__dict__.setdefault("state", {}).get(key)
-    if state is None or state[0] is not owner or len(state[2]) > 64:  # (a grown buffer: the old one is let go)
-        state = _buffers.state[key] = [owner, None, {}]
-    layout = plan.gather_layouts.get(key)
-    if layout is None:
-        layout = plan.gather_layouts[key] = (tuple(plan.sources[key]), plan.height, plan.width, _wraps(plan), groups)
-    layout += (buffer.shape, low - first * plan.height, rows)
-    steps = state[2].get(layout)
-    if steps is None:
-        every = _gather_steps(plan, key, groups, layout[6], rows, buffer)
-        steps = state[2][layout] = (every, [step for step in every if step[1] is not _KEPT_ZEROS])
-    # the zeros this layout leaves outside the data are still there when it wrote the buffer last
-    steps = steps[1] if state[1] == layout else steps[0]
-    state[1] = None  # (until every step has run)
-    x = plan.x
-    for dest, source in steps:
-        if source is None or source is _KEPT_ZEROS:
-            dest[...] = 0
-        elif isinstance(source, np.ndarray):
-            dest[...] = source
-        elif first + source[0] < x.shape[0]:
-            dest[...] = x[first + source[0]][source[1]].reshape(dest.shape)
-        else:  # rows past the last image
-            dest[...] = 0
-    state[1] = layout
-    return buffer
-
-
-def _wraps(plan: _Plan) -> bool:
-    """Whether some GEMM reads past a grid row's end into the next one (which must then hold zeros)."""
-    return plan.blocks != [0] or any(plan.width != out[5] for *_, outputs in plan.passes for out in outputs) \
-        or any(t[4] for _, terms, _ in plan.passes for t in terms)
-
-
-def _gather_steps(plan: _Plan, key, groups: int, low: int, rows: int, buffer: np.ndarray) -> list:
-    """_gather's steps for chunks starting `low` rows into an image: (view of buffer, None to zero it | _KEPT_ZEROS
-    to zero it unless the zeros are still there | a view of buffer to copy | (image after the chunk's first, index
-    into x))."""
-    x, height, width = plan.x, plan.height, plan.width
-    specs = plan.sources[key]
-    cg = x.shape[1] // groups
-    # reads past the last row's end (into garbage columns) find zeros, not whatever the buffer held
-    steps = [(buffer[:, rows * width : (rows + 1) * width], None)] if _wraps(plan) else []
-    grid = buffer[:, : rows * width].reshape(groups, len(specs), cg, rows, width)
-    flat = grid.reshape(groups, len(specs), cg, rows * width)
-    order, parents = _parents(tuple(specs))
-    for block in order:
-        (h0, q0, nr, sh), (w0, u0, nc, sw) = specs[block]
-        parent, delta = parents[block]
-        dest = grid[:, block]
-        if parent is not None:  # column u is the parent's column u + delta (the margins are zeroed below)
-            if delta > 0:
-                steps.append((flat[:, block, :, :-delta], flat[:, parent, :, delta:]))
-            else:
-                steps.append((flat[:, block, :, -delta:], flat[:, parent, :, :delta]))
-        for image in range((low + rows - 1) // height + 1):
-            at = image * height - low  # the image's grid row 0, relative to the chunk
-            seg0, seg1 = max(at, 0), min(at + height, rows)  # the chunk's rows in this image
-            lo, hi = max(seg0, at + q0), min(seg1, at + q0 + nr)  # ... that hold data
-            if lo >= hi or not nc:
-                steps.append((dest[:, :, seg0:seg1], None))
-                continue
-            steps += [(view, None) for view in (dest[:, :, seg0:lo], dest[:, :, hi:seg1], dest[:, :, lo:hi, :u0],
-                                                dest[:, :, lo:hi, u0 + nc :]) if view.size]
-            if parent is None:
-                index = (slice(None), slice(h0 + sh * (lo - at - q0), h0 + sh * (hi - 1 - at - q0) + 1, sh),
-                         slice(w0, w0 + sw * (nc - 1) + 1, sw))
-                steps.append((dest[:, :, lo:hi, u0 : u0 + nc], (image, index)))
-    copies = [dest for dest, source in steps if isinstance(source, np.ndarray)]
-    return [(dest, _KEPT_ZEROS if source is None and not any(np.may_share_memory(dest, c) for c in copies) else source)
-            for dest, source in steps]
-
-
-def _unaliased(length: int, block_bytes: int, distances) -> int:
-    """A row length >= length (a multiple of 16 bytes) at which blocks that are copied into one another (`distances`
-    blocks of rows apart) do not lie a multiple of 4 KiB apart, give or take 512 bytes: such copies stall on 4K
-    aliasing, loads waiting behind stores to the same low address bits (7x slower, measured)."""
-    length = -(-length // 4) * 4
-    for candidate in range(length, length + 1024, 4):
-        if all(512 <= (d * block_bytes * candidate) % 4096 <= 4096 - 512 for d in distances):
-            return candidate
-    return length
-
-
-@functools.lru_cache(maxsize=64)
-def _parents(specs: tuple):
-    """The blocks in gathering order, and per block (the block it is a column shift of, the shift) or (None, 0).
-
-    Block b's grid column u holds input column base_b + s*u (base_b = first input column - s * first grid column);
-    a block a with the same rows and column step holds that column at u + delta, delta = (base_b - base_a) / s.
-    Blocks with the most data columns are read from x; a block whose data all lies in such a block's data (at the
-    shifted columns) is copied from it.
-    """
-    found = [(None, 0)] * len(specs)
-    by_size = sorted(range(len(specs)), key=lambda b: (-specs[b][1][2], b))
-    for rank, b in enumerate(by_size):
-        rows_b, (w0, u0, nc, sw) = specs[b]
-        for a in by_size[:rank]:
-            rows_a, (wa, ua, nca, swa) = specs[a]
-            base = (w0 - sw * u0) - (wa - swa * ua)
-            if found[a][0] is None and rows_a == rows_b and swa == sw and nc and base % sw == 0 and base \
-                    and ua <= u0 + base // sw and u0 + nc + base // sw <= ua + nca:
-                found[b] = (a, base // sw)
-                break
-    return [b for b in by_size if found[b][0] is None] + [b for b in by_size if found[b][0] is not None], found
 
 
 def _shifted(acc, plan: _Plan, og: int, k: int, length: int) -> np.ndarray:

@@ -14,7 +14,7 @@ import pytest
 import torch.nn.functional as TF
 
 import convcore
-from convcore import banded, blas, parallel, phases
+from convcore import banded, blas, gather, parallel, phases
 from convcore import functional as cf
 from torch_compare import DTYPES, assert_matches, random_array, t
 
@@ -249,7 +249,7 @@ def test_strided_taps_share_gemms():
                                                                                  phases.STACK_BELOW, phases.MAX_ORDERED_PHASES)
     assert (width, height, stacked, blocks) == (28, 29, False, [0])
     assert sorted(k // 64 for _, k, *_ in layout) == [3, 6]
-    order, parents = phases._parents(specs)
+    order, parents = gather.parents(specs)
     assert sum(parent is not None for parent, _ in parents) == 2  # one per row phase
     assert all(order.index(parent) < order.index(b) for b, (parent, _) in enumerate(parents) if parent is not None)
 
