@@ -331,7 +331,8 @@ def window_figure(trace: WindowTrace, step: int = 0, *, max_width: int = 900, ma
 
     def best(with_input: bool) -> Board:  # stacked channels, or side by side when that gives larger cells
         return max((layout_board(_slots(trace, with_input, separate_grid, side), max_width, room, bottom=EQUATION_STRIP,
-                                 min_width=min_width) for side in ((False, True) if many else (False,))),
+                                 min_width=min_width, readable=P.CELL_READABLE)
+                    for side in ((False, True) if many else (False,))),
                    key=lambda b: b.cell)
 
     if show_input is None:  # the input grid repeats the padded grid's inside: by default one channel, if it fits

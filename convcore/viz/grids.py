@@ -17,6 +17,7 @@ from . import palette as P
 
 HEADER = P.TITLE_FONT + 8 + P.LABEL_FONT + 4  # title line + column numbers above a grid
 COL_GAP, BAND_GAP, MARGIN = 30, 16, 8
+TALLER = 3  # layout_board grows a board at most this many times its max_height to keep its cells readable
 
 
 @dataclass
@@ -98,10 +99,12 @@ def _measure(slots: list[Slot], cell: int):
 
 
 def layout_board(slots: list[Slot], max_width: int, max_height: int, bottom: int = 0, min_width: int = 0,
-                 cell_max: int = P.CELL_MAX) -> Board:
+                 cell_max: int = P.CELL_MAX, readable: int = 0) -> Board:
     """Place the slots in a table, with the largest even cell size (<= cell_max) that fits max_width x max_height.
 
-    `bottom` pixels stay free under the grids; the board is at least min_width wide (grids centred).
+    `bottom` pixels stay free under the grids; the board is at least min_width wide (grids centred). When that cell
+    would be smaller than `readable` pixels, the board takes the largest cell up to `readable` that fits max_width
+    and up to TALLER x max_height instead (several stacked channels: a page to scroll beats specks).
     """
     cell = max(P.CELL_MIN, cell_max - cell_max % 2)
     while cell > P.CELL_MIN:
@@ -109,6 +112,11 @@ def layout_board(slots: list[Slot], max_width: int, max_height: int, bottom: int
         if width <= max_width and height + bottom <= max_height:
             break
         cell -= 2
+    while cell < readable:
+        width, height, *_ = _measure(slots, cell + 2)
+        if width > max_width or height + bottom > TALLER * max_height:
+            break
+        cell += 2
     width, height, label_w, col_w, band_h = _measure(slots, cell)
     shift = max(0, (min_width - width) // 2)
     col_x = [shift + MARGIN + sum(col_w[:j]) + COL_GAP * j for j in range(len(col_w))]

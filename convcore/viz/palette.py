@@ -30,6 +30,7 @@ TITLE_FONT = 16
 EQUATION_FONT = 16
 
 CELL_MIN, CELL_MAX = 4, 56  # pixels per cell
+CELL_READABLE = 12  # the lesson views grow taller rather than draw cells smaller than this
 
 
 def scale_limit(*arrays) -> float:

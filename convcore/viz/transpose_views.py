@@ -52,7 +52,8 @@ def scatter_figure(trace: TransposeTrace, step: int = 0, *, max_width: int = 900
     slots.append(Slot("output", "output", ho, wo, band=0, column=3, span=cg, channel=trace.out_channel))
     legend_h = 34
     board = layout_board(slots, max_width, max_height - (CONTROLS_HEIGHT if animated else 0) - legend_h,
-                         bottom=EQUATION_STRIP, min_width=MIN_ANIMATED_WIDTH if animated else 0)
+                         bottom=EQUATION_STRIP, min_width=MIN_ANIMATED_WIDTH if animated else 0,
+                         readable=P.CELL_READABLE)
     width = max(board.width, MIN_ANIMATED_WIDTH if animated else 0)
 
     lim_in, lim_k = P.scale_limit(trace.input), P.scale_limit(trace.kernel)
