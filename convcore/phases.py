@@ -362,18 +362,18 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
     n, o = result.shape[:2]
     og = o // groups
     width, height, shift = plan.width, plan.height, max(plan.blocks)
-    plan_of = _schedule(plan, groups, result)
-    for r, k in plan_of.dead:  # output phases that no kernel tap reaches: the bias only
+    schedule = _schedule(plan, groups, result)
+    for r, k in schedule.dead:  # output phases that no kernel tap reaches: the bias only
         rows, row_step, row_count, cols, col_step, col_count, _ = plan.passes[r][2][k]
         dead = result[:, :, rows::row_step, cols::col_step][:, :, :row_count, :col_count]
         dead[...] = 0 if plan.bias is None else plan.bias[:, None, None]
-    if not plan_of.chunks:
+    if not schedule.chunks:
         return
     bias = None if plan.bias is None else plan.bias.reshape(groups, og, 1)
     by_group = result.reshape(n, groups, og, result.shape[2], result.shape[3])  # a view: result is contiguous
-    pass_terms = [(plan.passes[r][1],) + span for r, span in zip(plan_of.live, plan_of.spans)]
-    passes = [plan.passes[r] for r in plan_of.live]
-    channels, source_length, acc_shape, lasts = plan_of.channels, plan_of.source_length, plan_of.acc_shape, plan_of.lasts
+    pass_terms = [(plan.passes[r][1],) + span for r, span in zip(schedule.live, schedule.spans)]
+    passes = [plan.passes[r] for r in schedule.live]
+    channels, source_length, acc_shape, lasts = schedule.channels, schedule.source_length, schedule.acc_shape, schedule.lasts
 
     def sources_for(low, span, keys):
         return {key: gather(plan, key, groups, low, span,
@@ -404,11 +404,11 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
             _multiply(plan, pass_terms[r][0], sources, (g0 - low) * width, (stop - g0) * width + shift, groups, acc)
             _write(plan, passes[r][2], g0, stop, acc, by_group)
 
-    if not plan_of.threaded:
-        parallel.each(run_chunk, plan_of.chunks, 1)
+    if not schedule.threaded:
+        parallel.each(run_chunk, schedule.chunks, 1)
     else:
         with blas.single_threaded():
-            parallel.each(run_chunk, plan_of.chunks, parallel.WORKERS)
+            parallel.each(run_chunk, schedule.chunks, parallel.WORKERS)
 
 
 def _multiply(plan: _Plan, terms, sources: dict, offset: int, columns: int, groups: int, acc: np.ndarray,
