@@ -288,7 +288,7 @@ class _Schedule:
     threaded: bool
 
 
-_SCHEDULES: dict = {}  # (plan signature, dtype, settings) -> _Schedule
+_SCHEDULES: dict = {}  # (plan signature, dtype, settings) -> _Schedule: a bounded cache of shapes, like lru_cache, no data
 
 
 def _schedule(plan: _Plan, groups: int, result: np.ndarray) -> _Schedule:
