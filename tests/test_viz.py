@@ -336,6 +336,12 @@ def test_stacked_channels_stay_readable():
         d = spec(fig)
         cells = {t["marker"]["size"] + 2 for t in d["data"] if t.get("marker", {}).get("symbol") == "square"}
         assert min(cells) == P.CELL_READABLE and d["layout"]["width"] <= 820 and d["layout"]["height"] > 430
+    # the scatter's sentence fits the lesson's figure: it widens for it, and with three channels' terms too long for
+    # 820 px shows the first and the last
+    d = spec(scatter_figure(tt, 0, max_width=820, max_height=430))
+    sentences = [t["text"][0] for f in d["frames"] for t in f["data"] if str(t.get("text", [""])[0]).startswith("input[")]
+    assert len(sentences) == tt.scatter.n_steps and all(" + ... + " in s for s in sentences)
+    assert max(P.text_width(s, P.EQUATION_FONT) for s in sentences) <= d["layout"]["width"] == 820
 
 
 def test_figures_for_random_configurations():

@@ -173,8 +173,9 @@ def arithmetic_lines(trace: WindowTrace, step: int, digits: int = 4, times: str 
     return StepText(trace, digits, times).lines(step, max_terms, skip_zeros)
 
 
-def scatter_text(trace, step: int, digits: int = 4, times: str = "*") -> str:
-    """What a scatter step does: `input[0,0,1,2] = 3 adds 3*kernel to canvas rows 2..4, cols 4..6`."""
+def scatter_text(trace, step: int, digits: int = 4, times: str = "*", short: bool = False) -> str:
+    """What a scatter step does: `input[0,0,1,2] = 3 adds 3*kernel to canvas rows 2..4, cols 4..6`; short: with
+    more than two input channels, only the first and last channel's terms, around `...`."""
     view = trace.scatter
     if not 0 <= step < view.n_steps:
         raise ValueError(f"step {step} is outside 0..{view.n_steps - 1}")
@@ -184,8 +185,10 @@ def scatter_text(trace, step: int, digits: int = 4, times: str = "*") -> str:
     if len(trace.in_channels) == 1:
         v = format_number(trace.input[0, i, j], digits)
         return f"input[{trace.batch},{trace.in_channels[0]},{i},{j}] = {v} adds {_factor(trace.input[0, i, j], digits)}{times}kernel to {where}"
-    parts = " + ".join(f"{_factor(trace.input[k, i, j], digits)}{times}kernel[{c}]" for k, c in enumerate(trace.in_channels))
-    return f"input[{trace.batch},:,{i},{j}] adds {parts} to {where}"
+    terms = [f"{_factor(trace.input[k, i, j], digits)}{times}kernel[{c}]" for k, c in enumerate(trace.in_channels)]
+    if short and len(terms) > 2:
+        terms = [terms[0], "...", terms[-1]]
+    return f"input[{trace.batch},:,{i},{j}] adds {' + '.join(terms)} to {where}"
 
 
 def matrix_text(view, out_channel: int, out_row: int, out_col: int, digits: int = 4, times: str = "*",

@@ -51,8 +51,14 @@ def scatter_figure(trace: TransposeTrace, step: int = 0, *, max_width: int = 900
     slots.append(Slot("canvas", "full output (before crop)", hc, wc, band=0, column=2, span=cg, channel=trace.out_channel))
     slots.append(Slot("output", "output", ho, wo, band=0, column=3, span=cg, channel=trace.out_channel))
     legend_h = 34
+    # the sentence under the grids: the figure widens for it (to max_width), else several channels' terms shorten
+    shown = range(view.n_steps) if animated else [step]
+    sentences = {s: scatter_text(trace, s, digits=3, times="·") for s in shown}
+    need = 2 * MARGIN_EQ + max(P.text_width(t, P.EQUATION_FONT) for t in sentences.values())
+    if need > max_width:
+        sentences = {s: scatter_text(trace, s, digits=3, times="·", short=True) for s in shown}
     board = layout_board(slots, max_width, max_height - (CONTROLS_HEIGHT if animated else 0) - legend_h,
-                         bottom=EQUATION_STRIP, min_width=MIN_ANIMATED_WIDTH if animated else 0,
+                         bottom=EQUATION_STRIP, min_width=max(MIN_ANIMATED_WIDTH if animated else 0, min(max_width, int(need) + 1)),
                          readable=P.CELL_READABLE)
     width = max(board.width, MIN_ANIMATED_WIDTH if animated else 0)
 
@@ -124,7 +130,7 @@ def scatter_figure(trace: TransposeTrace, step: int = 0, *, max_width: int = 900
         ix = [g.x0 + j * n + half for g in inputs]
         iy = [g.y0 + i * n + half for g in inputs]
         return [canvas_state(s), {"x": fx.ravel().tolist(), "y": fy.ravel().tolist()}, {"x": ix, "y": iy},
-                {"text": [scatter_text(trace, s, digits=3, times="·")]}]
+                {"text": [sentences[s]]}]
 
     first = moving(step)
     acc = {"type": "scatter", "mode": "markers+text" if show_text else "markers", "name": "accumulated",
