@@ -13,7 +13,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["gather", "parents", "unaliased", "wraps"]
+__all__ = ["gather", "parents", "unaliased"]
 
 _KEPT_ZEROS = "kept zeros"  # a gather step: zeros that no copy between blocks overwrites
 _buffers = threading.local()  # .state: {source key: [its buffer, the gather layout that last wrote it, {layout: steps}]}
@@ -30,7 +30,7 @@ def gather(plan, key, groups: int, low: int, rows: int, buffer: np.ndarray) -> n
         state = _buffers.state[key] = [owner, None, {}]
     layout = plan.gather_layouts.get(key)
     if layout is None:
-        layout = plan.gather_layouts[key] = (tuple(plan.sources[key]), plan.height, plan.width, wraps(plan), groups)
+        layout = plan.gather_layouts[key] = (tuple(plan.sources[key]), plan.height, plan.width, _wraps(plan), groups)
     layout += (buffer.shape, low - first * plan.height, rows)
     steps = state[2].get(layout)
     if steps is None:
@@ -53,7 +53,7 @@ def gather(plan, key, groups: int, low: int, rows: int, buffer: np.ndarray) -> n
     return buffer
 
 
-def wraps(plan) -> bool:
+def _wraps(plan) -> bool:
     """Whether some GEMM reads past a grid row's end into the next one (which must then hold zeros)."""
     return plan.blocks != [0] or any(plan.width != out[5] for *_, outputs in plan.passes for out in outputs) \
         or any(t[4] for _, terms, _ in plan.passes for t in terms)
@@ -67,7 +67,7 @@ def _steps(plan, key, groups: int, low: int, rows: int, buffer: np.ndarray) -> l
     specs = plan.sources[key]
     cg = x.shape[1] // groups
     # reads past the last row's end (into garbage columns) find zeros, not whatever the buffer held
-    steps = [(buffer[:, rows * width : (rows + 1) * width], None)] if wraps(plan) else []
+    steps = [(buffer[:, rows * width : (rows + 1) * width], None)] if _wraps(plan) else []
     grid = buffer[:, : rows * width].reshape(groups, len(specs), cg, rows, width)
     flat = grid.reshape(groups, len(specs), cg, rows * width)
     order, parent_of = parents(tuple(specs))

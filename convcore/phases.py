@@ -278,9 +278,9 @@ class _Schedule:
 
     dead: tuple  # (pass, output) of the outputs that no kernel tap reaches
     live: tuple  # the passes that run
-    direct: bool  # one output written as it is: the GEMMs write straight into the result
     lasts: tuple  # per live pass, the grid row after its last output row
-    chunks: tuple  # (live pass or None for all, first grid row, stop grid row)
+    chunks: tuple  # (live pass whose GEMMs write straight into the result, or None: every pass, via the accumulator;
+                   #  first grid row, stop grid row)
     spans: tuple  # per live pass: (lowest row shift, highest + rows read past a chunk's end, source keys)
     channels: dict  # channels per source key
     source_length: int
@@ -317,7 +317,7 @@ def _make_schedule(plan: _Plan, groups: int, result: np.ndarray, blas_threads: b
     live = tuple(r for r, (count, terms, _) in enumerate(plan.passes) if terms and count)
     passes = [plan.passes[r] for r in live]
     if not passes:
-        return _Schedule(dead, live, False, (), (), (), channels, 0, (), False)
+        return _Schedule(dead, live, (), (), (), channels, 0, (), False)
     direct = (len(passes) == 1 and plan.blocks == [0] and width == result.shape[3]
               and passes[0][2] == [(0, 1, passes[0][0], 0, 1, width, [0])])
     lasts = tuple((n - 1) * height + count for count, _, _ in passes)
@@ -353,7 +353,7 @@ def _make_schedule(plan: _Plan, groups: int, result: np.ndarray, blas_threads: b
     source_length = unaliased(source_length, cg * result.itemsize, copied)
     spans = tuple((min(t[3] for t in terms), max(t[3] for t in terms) + beyond, tuple(sorted({t[0] for t in terms})))
                   for _, terms, _ in passes)
-    return _Schedule(dead, live, direct, lasts, tuple(chunks), spans, channels, source_length,
+    return _Schedule(dead, live, lasts, tuple(chunks), spans, channels, source_length,
                      (groups, len(plan.blocks) * og, rows_per_chunk * width + shift), threaded)
 
 
@@ -398,7 +398,7 @@ def _execute(plan: _Plan, groups: int, result: np.ndarray) -> None:
         active = [(r, min(g1, stop)) for r, stop in enumerate(lasts) if g0 < stop]
         low = g0 + min(pass_terms[r][1] for r, _ in active)
         sources = sources_for(low, max(stop + pass_terms[r][2] for r, stop in active) - low,
-                         sorted({key for r, _ in active for key in pass_terms[r][3]}))
+                              sorted({key for r, _ in active for key in pass_terms[r][3]}))
         acc = parallel.scratch("phase acc", acc_shape, result.dtype)
         for r, stop in active:
             _multiply(plan, pass_terms[r][0], sources, (g0 - low) * width, (stop - g0) * width + shift, groups, acc)
