@@ -49,6 +49,11 @@ ROW_BLOCK_ELEMENTS = 1 << 16  # per-tap accumulation works on row blocks of abou
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
     """2-D cross-correlation, exactly torch.nn.functional.conv2d (NCHW or CHW numpy arrays)."""
     call = conv2d_call(input, weight, bias, stride, padding, dilation, groups)
+    if call.x.shape[1] == 0:  # no input channels: torch's empty shortcut returns no output channels (and no bias)
+        (top, bottom), (left, right) = call.padding
+        size = [_out_size(call.x.shape[2 + i] + pads, call.kernel_size[i], call.stride[i], call.dilation[i])
+                for i, pads in ((0, top + bottom), (1, left + right))]
+        return _finish(np.zeros((call.x.shape[0], 0, *size), call.x.dtype), call)
     out = correlate(call.x, call.weight, call.stride, call.dilation, call.groups, call.padding, call.bias)
     return _finish(out, call)
 

@@ -1,24 +1,22 @@
-"""Conv2d and ConvTranspose2d modules: torch's constructor arguments, weight shapes, init and repr."""
+"""Conv2d and ConvTranspose2d modules: torch's constructor arguments, weight shapes, init and repr.
+
+Each argument is checked where torch checks it. The constructors reject only what torch.nn's do (groups, channel
+divisibility, padding strings, padding_mode, and weight shapes torch.empty refuses); everything else (stride,
+padding, dilation, output_padding values) is stored as given and checked by forward, through the functional op,
+exactly as torch's modules pass their attributes to torch.nn.functional. forward(x, output_size=...) replaces the
+stored output_padding, so an output_padding forward alone would reject does not matter there.
+"""
 from __future__ import annotations
 
+import collections.abc
 import math
+import numbers
 
 import numpy as np
 
 from . import functional as F
-from .padding import pad2d
-from .params import (
-    _pair,
-    _positive,
-    as_array,
-    check_channels,
-    check_output_padding,
-    check_padding_mode,
-    normalise_padding,
-    _non_negative,
-    SUPPORTED_DTYPES,
-)
-from .shapes import output_padding_for
+from .padding import pad_trailing
+from .params import PADDING_MODES, PADDING_STRINGS, SUPPORTED_DTYPES, _int, as_array
 
 
 def _dtype(dtype) -> np.dtype:
@@ -35,29 +33,86 @@ def _uniform(rng: np.random.Generator, bound: float, shape, dtype: np.dtype) -> 
     return values.astype(dtype)
 
 
+def _ntuple(value, n: int = 2) -> tuple:
+    """torch.nn.modules.utils._pair / _single: any iterable as a tuple, anything else repeated n times."""
+    if isinstance(value, collections.abc.Iterable):
+        return tuple(value)
+    return (value,) * n
+
+
+def _tensor_shape(shape: tuple, what: str, source: str) -> tuple[int, ...]:
+    """The shape torch.empty accepts: ints (a bool only after the first entry), none negative."""
+    for i, n in enumerate(shape):
+        if isinstance(n, (bool, np.bool_)) and i == 0 or not isinstance(n, numbers.Integral):
+            raise TypeError(f"the {what} shape {shape} (from {source}) must hold ints, got {n!r} ({type(n).__name__})")
+    if min(shape, default=0) < 0:
+        raise ValueError(f"the {what} shape {shape} (from {source}) has a negative size")
+    return tuple(int(n) for n in shape)
+
+
+def _check_constructor(in_channels, out_channels, stride, padding, groups, padding_mode) -> None:
+    """torch's _ConvNd.__init__ checks, in its order."""
+    try:
+        if groups <= 0:
+            raise ValueError(f"groups must be a positive integer, got groups={groups}")
+        if in_channels % groups != 0:
+            raise ValueError(f"in_channels must be divisible by groups: in_channels={in_channels} is not a multiple of "
+                             f"groups={groups}")
+        if out_channels % groups != 0:
+            raise ValueError(f"out_channels must be divisible by groups: out_channels={out_channels} is not a multiple "
+                             f"of groups={groups}")
+    except TypeError:
+        raise TypeError(f"in_channels, out_channels and groups must be ints, got in_channels={in_channels!r}, "
+                        f"out_channels={out_channels!r}, groups={groups!r}") from None
+    if isinstance(padding, str):
+        if padding not in PADDING_STRINGS:
+            raise ValueError(f"Invalid padding string {padding!r}, should be one of {list(PADDING_STRINGS)} (case-sensitive)")
+        if padding == "same" and any(s != 1 for s in stride):
+            raise ValueError(f"padding='same' is not supported for strided convolutions, got stride={stride}; use "
+                             "stride=1 or a number for padding")
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(f"padding_mode must be one of {list(PADDING_MODES)}, got {padding_mode!r}")
+
+
+def _reversed_padding(padding, kernel_size, dilation) -> list:
+    """The pads F.pad gets for the non-zeros modes, last axis first (torch's _reversed_padding_repeated_twice)."""
+    if not isinstance(padding, str):
+        return [p for p in reversed(padding) for _ in range(2)]
+    pads = [0, 0] * len(kernel_size)
+    if padding == "same":
+        try:
+            for d, k, i in zip(dilation, kernel_size, range(len(kernel_size) - 1, -1, -1)):
+                total = d * (k - 1)
+                pads[2 * i], pads[2 * i + 1] = total // 2, total - total // 2
+        except TypeError:
+            raise TypeError(f"padding='same' needs int kernel_size and dilation, got kernel_size={kernel_size}, "
+                            f"dilation={dilation}") from None
+    return pads
+
+
 class _ConvNd:
     """What both modules share: hyper-parameters, parameters, init, call and repr."""
 
-    _defaults = {"stride": (1, 1), "padding": (0, 0), "dilation": (1, 1), "output_padding": (0, 0)}
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                 padding_mode, dtype, rng, weight_shape_of, output_padding=(0, 0)):
-        self.in_channels, self.out_channels, self.groups = check_channels(in_channels, out_channels, groups)
-        self.kernel_size = _positive(_pair(kernel_size, "kernel_size"), "kernel_size")
-        self.stride = _positive(_pair(stride, "stride"), "stride")
-        self.dilation = _positive(_pair(dilation, "dilation"), "dilation")
-        self.padding_mode = check_padding_mode(padding_mode)
-        self.output_padding = output_padding
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, transposed, output_padding,
+                 groups, bias, padding_mode, dtype, rng):
+        _check_constructor(in_channels, out_channels, stride, padding, groups, padding_mode)
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
+        self.transposed, self.output_padding, self.padding_mode = transposed, output_padding, padding_mode
+        self._reversed_padding_repeated_twice = _reversed_padding(padding, kernel_size, dilation)
         self.dtype = _dtype(dtype)
         self.rng = np.random.default_rng(rng)
-        shape = weight_shape_of(self)
-        self._weight = np.empty(shape, self.dtype)
-        self._bias = np.empty(self.out_channels, self.dtype) if bias else None
+        if transposed:
+            shape, source = (in_channels, out_channels // groups, *kernel_size), "in_channels, out_channels // groups, *kernel_size"
+        else:
+            shape, source = (out_channels, in_channels // groups, *kernel_size), "out_channels, in_channels // groups, *kernel_size"
+        self._weight = np.empty(_tensor_shape(shape, "weight", source), self.dtype)
+        self._bias = np.empty(_tensor_shape((out_channels,), "bias", "out_channels"), self.dtype) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """torch's kaiming_uniform_(a=sqrt(5)) and bias init: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
-        fan_in = self._weight.shape[1] * self.kernel_size[0] * self.kernel_size[1]
+        fan_in = math.prod(self._weight.shape[1:])
         bound = 1 / math.sqrt(fan_in) if fan_in else 0.0
         self._weight = _uniform(self.rng, bound, self._weight.shape, self.dtype)
         if self._bias is not None:
@@ -93,12 +148,11 @@ class _ConvNd:
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        padding = self.padding if isinstance(self.padding, str) else self.padding
-        if padding != (0, 0):
-            s += f", padding={padding}"
-        if self.dilation != (1, 1):
+        if self.padding != (0,) * len(self.padding):
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * len(self.dilation):
             s += f", dilation={self.dilation}"
-        if self.output_padding != (0, 0):
+        if self.output_padding != (0,) * len(self.output_padding):
             s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
@@ -117,12 +171,9 @@ class Conv2d(_ConvNd):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
                  padding_mode="zeros", dtype=None, rng=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, dtype, rng,
-                         lambda m: (m.out_channels, m.in_channels // m.groups) + m.kernel_size)
-        # Validates and keeps the user's form: 'same'/'valid' stay strings, numbers become a pair.
-        self._pads = normalise_padding(padding, self.kernel_size, self.stride, self.dilation)
-        self.padding = padding if isinstance(padding, str) else _pair(padding, "padding")
+        super().__init__(in_channels, out_channels, _ntuple(kernel_size), _ntuple(stride),
+                         padding if isinstance(padding, str) else _ntuple(padding), _ntuple(dilation), False,
+                         _ntuple(0), groups, bias, padding_mode, dtype, rng)
 
     def forward(self, input) -> np.ndarray:
         if self.padding_mode == "zeros":
@@ -130,13 +181,26 @@ class Conv2d(_ConvNd):
         x = as_array(input, "input")
         if x.ndim not in (3, 4):
             raise ValueError(f"Conv2d: expected 3D (unbatched) or 4D (batched) input, but got input of size {list(x.shape)}")
-        if x.shape[-3] != self.in_channels:  # checked before padding, so the message shows the caller's shape
+        pads = self._reversed_padding_repeated_twice
+        channels = self._weight.shape[1] * self.groups if type(self.groups) is int else None
+        if len(pads) <= 4 and channels is not None and x.shape[-3] != channels:
+            # checked before padding, so the message shows the caller's shape
             raise ValueError(
-                f"Conv2d: expected input{list(x.shape)} to have in_channels={self.in_channels} channels, "
+                f"Conv2d: expected input{list(x.shape)} to have in_channels={channels} channels, "
                 f"but got {x.shape[-3]} channels instead"
             )
-        return F.conv2d(pad2d(x, self._pads, self.padding_mode), self._weight, self._bias, self.stride, 0,
+        return F.conv2d(pad_trailing(x, pads, self.padding_mode), self._weight, self._bias, self.stride, 0,
                         self.dilation, self.groups)
+
+
+def _exact_pair(value, name: str) -> tuple[int, int]:
+    """A module attribute the output_size rule indexes: exactly 2 ints (torch indexes [0] and [1])."""
+    if not isinstance(value, tuple) or len(value) != 2:
+        raise ValueError(f"forward(output_size=...) needs 2 values of {name} (height, width), got {name}={value!r}")
+    for i, v in enumerate(value):
+        if not isinstance(v, numbers.Integral) or isinstance(v, (bool, np.bool_)) and i == 0:
+            raise TypeError(f"{name} must hold ints, got {name}={value!r}")
+    return int(value[0]), int(value[1])
 
 
 class ConvTranspose2d(_ConvNd):
@@ -146,29 +210,45 @@ class ConvTranspose2d(_ConvNd):
                  bias=True, dilation=1, padding_mode="zeros", dtype=None, rng=None):
         if padding_mode != "zeros":
             raise ValueError(f'Only "zeros" padding mode is supported for ConvTranspose2d, got padding_mode={padding_mode!r}')
-        if isinstance(padding, str):
-            raise ValueError(f"ConvTranspose2d does not accept padding strings such as {padding!r}; give an int or a pair")
-        stride_, dilation_ = _positive(_pair(stride, "stride"), "stride"), _positive(_pair(dilation, "dilation"), "dilation")
-        out_pad = check_output_padding(_pair(output_padding, "output_padding"), stride_, dilation_)
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, dtype, rng,
-                         lambda m: (m.in_channels, m.out_channels // m.groups) + m.kernel_size, out_pad)
-        self.padding = _non_negative(_pair(padding, "padding"), "padding")
+        self._padding_string = padding if isinstance(padding, str) else None  # torch keeps it as a tuple of letters
+        super().__init__(in_channels, out_channels, _ntuple(kernel_size), _ntuple(stride), _ntuple(padding),
+                         _ntuple(dilation), True, _ntuple(output_padding), groups, bias, padding_mode, dtype, rng)
 
     def forward(self, input, output_size=None) -> np.ndarray:
-        output_padding = self.output_padding
-        if output_size is not None:
-            x = as_array(input, "input")
-            if x.ndim not in (3, 4):
-                raise ValueError(f"ConvTranspose2d: expected 3D (unbatched) or 4D (batched) input, but got input of size {list(x.shape)}")
-            size = list(output_size)
-            leading = x.ndim - 2
-            if len(size) == leading + 2:
-                size = size[leading:]
-            if len(size) != 2:
-                raise ValueError(
-                    f"ConvTranspose2d: for {x.ndim}D input, output_size must have 2 or {leading + 2} elements (got {len(output_size)})"
-                )
-            output_padding = output_padding_for(size, x.shape[-2:], self.kernel_size, self.stride, self.padding, self.dilation)
+        if self._padding_string is not None:
+            raise TypeError(f"ConvTranspose2d does not accept padding strings such as {self._padding_string!r}; "
+                            "give an int or a pair")
+        output_padding = self.output_padding if output_size is None else self._output_padding(input, output_size)
         return F.conv_transpose2d(input, self._weight, self._bias, self.stride, self.padding, output_padding,
                                   self.groups, self.dilation)
+
+    def _output_padding(self, input, output_size) -> tuple[int, int]:
+        """torch's rule: output_size (H, W), or the full shape, must lie in [min, min + stride - 1] per dimension,
+        min being the size with output_padding 0; the output_padding is the difference (the stored one is unused)."""
+        x = as_array(input, "input")
+        if x.ndim not in (3, 4):
+            raise ValueError(f"ConvTranspose2d: expected 3D (unbatched) or 4D (batched) input, but got input of size {list(x.shape)}")
+        try:
+            size = list(output_size)
+        except TypeError:
+            raise TypeError(f"output_size must be a sequence of ints, got {output_size!r}") from None
+        leading = x.ndim - 2
+        if len(size) == leading + 2:
+            size = size[leading:]
+        if len(size) != 2:
+            raise ValueError(
+                f"ConvTranspose2d: for {x.ndim}D input, output_size must have 2 or {leading + 2} elements (got {len(size)})"
+            )
+        size = [int(v) if isinstance(v, (bool, np.bool_)) else _int(v, "output_size") for v in size]
+        stride, padding = _exact_pair(self.stride, "stride"), _exact_pair(self.padding, "padding")
+        dilation, kernel = _exact_pair(self.dilation, "dilation"), _exact_pair(self.kernel_size, "kernel_size")
+        low = [(x.shape[leading + i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (kernel[i] - 1) + 1 for i in (0, 1)]
+        high = [low[i] + stride[i] - 1 for i in (0, 1)]
+        for i, name in ((0, "height"), (1, "width")):
+            if not low[i] <= size[i] <= high[i]:
+                raise ValueError(
+                    f"requested an output {name} of {size[i]}, but valid sizes range from {low[i]} to {high[i]} "
+                    f"(for an input {name} of {x.shape[leading + i]}: min = (H_in-1)*stride - 2*padding + "
+                    "dilation*(k-1) + 1, max = min + stride - 1)"
+                )
+        return (size[0] - low[0], size[1] - low[1])

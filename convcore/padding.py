@@ -56,3 +56,30 @@ def insert_zeros(x: np.ndarray, stride) -> np.ndarray:
     out = np.zeros(x.shape[:-2] + ((h - 1) * sh + 1 if h else 0, (w - 1) * sw + 1 if w else 0), x.dtype)
     out[..., ::sh, ::sw] = x
     return out
+
+
+def pad_trailing(x: np.ndarray, pads, mode: str) -> np.ndarray:
+    """torch.nn.functional.pad(x, pads, mode) for the modes Conv2d pads with (reflect, replicate, circular).
+
+    pads lists (before, after) for the last axis first, as F.pad does: 2 entries pad the width of a 2-D/3-D input,
+    4 entries height and width of a 3-D/4-D input, 6 entries also the channels of a 4-D input. Negative entries crop.
+    """
+    n_pads = len(pads)
+    for i, p in enumerate(pads):
+        if isinstance(p, (bool, np.bool_)) and i == 0 or not isinstance(p, (int, np.integer)):
+            raise TypeError(f"padding must be ints, got {p!r} ({type(p).__name__}) in the pads {tuple(pads)} for {mode} mode")
+    if n_pads % 2 or n_pads // 2 not in (1, 2, 3) or x.ndim not in (n_pads // 2 + 1, n_pads // 2 + 2):
+        raise ValueError(
+            f"{mode} padding pads 1, 2 or 3 trailing axes of a 2-D..5-D input (2 pad entries for a 2-D or 3-D input, 4 for "
+            f"3-D or 4-D, 6 for 4-D or 5-D, as torch's F.pad), got {n_pads} pad entries {tuple(pads)} for an input of "
+            f"size {list(x.shape)}"
+        )
+    for k in range(n_pads // 2):
+        axis = x.ndim - 1 - k
+        before, after = int(pads[2 * k]), int(pads[2 * k + 1])
+        if x.shape[axis] + before + after <= 0:
+            raise ValueError(
+                f"{mode} padding ({before}, {after}) leaves nothing of an axis of size {x.shape[axis]} (input of size {list(x.shape)})"
+            )
+        x = x.take(pad_source_index(x.shape[axis], before, after, mode), axis=axis)
+    return x

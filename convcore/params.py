@@ -24,10 +24,14 @@ def _int(value, name: str) -> int:
 
 
 def _pair(value, name: str) -> Pair:
-    """An int or a sequence of 1 or 2 ints, as (height, width)."""
+    """An int or a sequence of 1 or 2 ints, as (height, width).
+
+    torch's argument parser rules: a bool alone or first in a sequence is a type error, a later one counts as an int
+    (stride=(2, True) is (2, 1)); numpy arrays are not sequences of ints to it.
+    """
     if type(value) is int:  # the common case, without the slower ABC checks below
         return (value, value)
-    if isinstance(value, (str, bytes)):
+    if isinstance(value, (str, bytes, np.ndarray)):
         raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
     if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
         return (int(value), int(value))
@@ -39,13 +43,25 @@ def _pair(value, name: str) -> Pair:
         items = items * 2
     if len(items) != 2:
         raise ValueError(f"{name} must be a single int or 2 values (height, width), got {len(items)} values: {value!r}")
-    return (_int(items[0], name), _int(items[1], name))
+    first = _int(items[0], name)
+    second = int(items[1]) if isinstance(items[1], (bool, np.bool_)) else _int(items[1], name)
+    return (first, second)
 
 
 def _positive(pair: Pair, name: str) -> Pair:
     if min(pair) <= 0:
         raise ValueError(f"{name} must be positive, got {name}={pair}")
     return pair
+
+
+def _dilation(value, empty: bool) -> Pair:
+    """Positive; torch lets an empty input (no batch or no channels) through with dilation 0 (only negative fails)."""
+    dilation = _pair(value, "dilation")
+    if not empty:
+        return _positive(dilation, "dilation")
+    if min(dilation) < 0:
+        raise ValueError(f"dilation must not be negative, got dilation={dilation}")
+    return dilation
 
 
 def _non_negative(pair: Pair, name: str) -> Pair:
@@ -173,7 +189,7 @@ def conv2d_call(input, weight, bias, stride, padding, dilation, groups) -> ConvC
     op = "conv2d"
     x, w, b, g, unbatched = _common(op, input, weight, bias, groups)
     stride = _positive(_pair(stride, "stride"), "stride")
-    dilation = _positive(_pair(dilation, "dilation"), "dilation")
+    dilation = _dilation(dilation, x.shape[0] == 0 or x.shape[1] == 0)
     kernel = (w.shape[2], w.shape[3])
     if min(kernel) <= 0:
         raise ValueError(f"{op}: kernel size must be positive, got weight of size {_shape(w)}")
@@ -219,16 +235,32 @@ def check_output_padding(output_padding: Pair, stride: Pair, dilation: Pair) -> 
     return output_padding
 
 
+def _onednn_path(x: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair, output_padding: Pair, groups: int) -> bool:
+    """Whether torch 2.13 on CPU (multi-threaded, its default) runs this conv_transpose2d through oneDNN (its
+    use_mkldnn rule): that path returns an empty result for an output size of 0, which its reference path refuses.
+    float32 only (complex64 runs as float32 parts)."""
+    if x.dtype not in (np.float32, np.complex64) or any(op >= s for op, s in zip(output_padding, stride)):
+        return False
+    return groups > 1 or (w.shape[2] > 3 and w.shape[3] > 3) or x.shape[0] > 1 or x.size > 20480
+
+
 def conv_transpose2d_call(input, weight, bias, stride, padding, output_padding, groups, dilation) -> ConvCall:
     """Validate F.conv_transpose2d's arguments the way torch does."""
     op = "conv_transpose2d"
     x, w, b, g, unbatched = _common(op, input, weight, bias, groups)
     if isinstance(padding, str):
         raise TypeError(f"{op}: padding must be an int or a pair of ints; strings like {padding!r} are only for conv2d")
+    # an empty batch takes torch's shortcut: only the sign of dilation and output_padding is checked, and an output
+    # size of 0 is fine
+    empty = x.shape[0] == 0
     stride = _positive(_pair(stride, "stride"), "stride")
-    dilation = _positive(_pair(dilation, "dilation"), "dilation")
+    dilation = _dilation(dilation, empty)
     ph, pw = _non_negative(_pair(padding, "padding"), "padding")
-    out_pad = check_output_padding(_pair(output_padding, "output_padding"), stride, dilation)
+    out_pad = _pair(output_padding, "output_padding")
+    if empty:
+        _non_negative(out_pad, "output_padding")
+    else:
+        check_output_padding(out_pad, stride, dilation)
     kernel = (w.shape[2], w.shape[3])
     if min(kernel) <= 0:
         raise ValueError(f"{op}: kernel size must be positive, got weight of size {_shape(w)}")
@@ -246,9 +278,9 @@ def conv_transpose2d_call(input, weight, bias, stride, padding, output_padding, 
         raise ValueError(f"{op}: given groups={g}, expected weight to be divisible by {g} at dimension 0 (in_channels), but got weight of size {_shape(w)}")
     _check_bias(op, b, w.shape[1] * g, w)
     size = transposed_size(x.shape[2:], kernel, stride, (ph, pw), out_pad, dilation)
-    if min(size) <= 0:
+    if min(size) < (0 if empty or _onednn_path(x, w, stride, dilation, out_pad, g) else 1):
         raise ValueError(
             f"{op}: given input size per channel {tuple(x.shape[2:])}, the calculated output size per channel is {size}: "
-            "too small. H_out = (H_in-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1 must be at least 1"
+            f"too small. H_out = (H_in-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1 must be at least {0 if empty else 1}"
         )
     return ConvCall(x, w, b, stride, ((ph, ph), (pw, pw)), dilation, g, unbatched, out_pad)

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .codegen import layer_expr
-from .functional import conv2d, conv_transpose2d
-from .params import PADDING_STRINGS, Pair, _pair, check_channels, check_output_padding
+from .params import (PADDING_STRINGS, Pair, _pair, check_channels, check_output_padding, conv2d_call,
+                     conv_transpose2d_call, transposed_size)
+from .shapes import conv2d_output_size
 
 __all__ = [
     "CONV",
@@ -135,14 +136,20 @@ def layer_output_shape(spec: Layer, in_shape: Shape) -> Shape:
     check_channels(c, spec.out_channels, spec.groups)  # the constructor's rule, with its message
     if spec.out_channels == 0:
         raise ValueError(f"{spec.kind} needs at least one output channel, got out_channels=0")
-    x = np.broadcast_to(np.float32(0), (0, c, h, w))  # an empty batch: the engine validates and sizes, computes nothing
+    # one image that takes no memory: the engine's validation, without computing (an empty batch would skip the
+    # rules torch skips for it)
+    x = np.broadcast_to(np.float32(0), (1, c, h, w))
     if spec.kind == CONV:
         weight = np.broadcast_to(np.float32(0), (spec.out_channels, c // spec.groups) + spec.kernel_size)
-        out = conv2d(x, weight, None, spec.stride, spec.padding, spec.dilation, spec.groups)
+        call = conv2d_call(x, weight, None, spec.stride, spec.padding, spec.dilation, spec.groups)
+        (top, bottom), (left, right) = call.padding
+        size = conv2d_output_size((h + top + bottom, w + left + right), call.kernel_size, call.stride, 0, call.dilation)
     else:
         weight = np.broadcast_to(np.float32(0), (c, spec.out_channels // spec.groups) + spec.kernel_size)
-        out = conv_transpose2d(x, weight, None, spec.stride, spec.padding, spec.output_padding, spec.groups, spec.dilation)
-    return tuple(int(v) for v in out.shape[1:])
+        call = conv_transpose2d_call(x, weight, None, spec.stride, spec.padding, spec.output_padding, spec.groups,
+                                     spec.dilation)
+        size = transposed_size((h, w), call.kernel_size, call.stride, spec.padding, call.output_padding, call.dilation)
+    return (spec.out_channels,) + tuple(int(v) for v in size)
 
 
 def plan_chain(input_shape, layers) -> Plan:

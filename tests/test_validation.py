@@ -134,14 +134,14 @@ CASES = [
     ("Conv2d float stride", module("Conv2d", (4, 6, 3), dict(stride=1.5)), ["stride", "1.5"]),
     ("Conv2d negative padding", module("Conv2d", (4, 6, 3), dict(padding=(-1, 0))), ["padding", "(-1, 0)"]),
     ("Conv2d dilation 0", module("Conv2d", (4, 6, 3), dict(dilation=0)), ["dilation", "(0, 0)"]),
-    ("Conv2d kernel 0", module("Conv2d", (4, 6, (0, 3)), {}), ["kernel_size", "(0, 3)"]),
-    ("Conv2d out_channels 0", module("Conv2d", (4, 0, 3), {}), ["out_channels=0"]),
+    ("Conv2d kernel 0", module("Conv2d", (4, 6, (0, 3)), {}), ["kernel size", "[6, 4, 0, 3]"]),  # at forward
+    ("Conv2d out_channels 0", module("Conv2d", (4, 0, 3), {}), ["[0, 4, 3, 3]"]),
     ("ConvTranspose2d padding_mode", module("ConvTranspose2d", (4, 6, 3), dict(padding_mode="reflect")),
      ["zeros", "'reflect'"]),
     ("ConvTranspose2d padding string", module("ConvTranspose2d", (4, 6, 3), dict(padding="same")), ["'same'"]),
     ("ConvTranspose2d output_padding too large", module("ConvTranspose2d", (4, 6, 3), dict(stride=2, output_padding=2)),
      ["output_padding=(2, 2)", "stride=(2, 2)"]),
-    ("ConvTranspose2d out_channels 0", module("ConvTranspose2d", (4, 0, 3), {}), ["out_channels=0"]),
+    ("ConvTranspose2d out_channels 0", module("ConvTranspose2d", (4, 0, 3), {}), ["[4, 0, 3, 3]"]),
     ("ConvTranspose2d float kernel_size", module("ConvTranspose2d", (4, 6, 3.0), {}), ["kernel_size", "3.0"]),
     # ---- modules: forward rules
     ("Conv2d forward channels", module("Conv2d", (3, 6, 3), {}), ["3 channels", "4 channels"]),
