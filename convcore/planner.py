@@ -149,6 +149,11 @@ def layer_output_shape(spec: Layer, in_shape: Shape) -> Shape:
         call = conv_transpose2d_call(x, weight, None, spec.stride, spec.padding, spec.output_padding, spec.groups,
                                      spec.dilation)
         size = transposed_size((h, w), call.kernel_size, call.stride, spec.padding, call.output_padding, call.dilation)
+        if min(size) < 1:  # torch's oneDNN path returns an empty tensor; a plan stops there
+            raise ValueError(
+                f"ConvTranspose2d: given input size per channel {(h, w)}, the calculated output size per channel is "
+                f"{size}: too small. H_out = (H_in-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1 must be at least 1"
+            )
     return (spec.out_channels,) + tuple(int(v) for v in size)
 
 

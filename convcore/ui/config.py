@@ -11,7 +11,7 @@ import numpy as np
 from .. import codegen
 from ..modules import Conv2d, ConvTranspose2d
 from ..padding import pad_source_index
-from ..params import Pair, _pair, conv2d_call, conv_transpose2d_call, normalise_padding
+from ..params import Pair, _pair, conv2d_call, conv_transpose2d_call, normalise_padding, transposed_size
 from ..shapes import conv2d_output_size, conv_transpose2d_output_size, output_padding_for
 
 OPS = ("conv2d", "conv_transpose2d")
@@ -98,8 +98,13 @@ class ConvConfig:
         self.module()
         ghost = lambda shape: np.broadcast_to(np.zeros((), np.float32), shape)  # noqa: E731 - validation only, no memory
         if self.transposed:
-            conv_transpose2d_call(ghost(self.input_shape), ghost(self.weight_shape), None, self.stride, self.padding,
-                                  self.effective_output_padding(), self.groups, self.dilation)
+            call = conv_transpose2d_call(ghost(self.input_shape), ghost(self.weight_shape), None, self.stride,
+                                         self.padding, self.effective_output_padding(), self.groups, self.dilation)
+            size = transposed_size((self.height, self.width), call.kernel_size, call.stride, self.padding,
+                                   call.output_padding, call.dilation)
+            if min(size) < 1:  # torch's oneDNN path returns an empty tensor for some of these; nothing to show
+                raise ValueError(f"the output size {size} is too small: H_out = (H_in-1)*stride - 2*padding + "
+                                 "dilation*(k-1) + output_padding + 1 must be at least 1")
             return
         conv2d_call(ghost(self.input_shape), ghost(self.weight_shape), None, self.stride, self.padding, self.dilation,
                     self.groups)
