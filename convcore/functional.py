@@ -19,13 +19,17 @@ output phases, and the heavy work is BLAS GEMM, strided numpy arithmetic or FFT,
   sum in that same order, so they equal this function bit for bit.
 
 Large calls run on a small thread pool (convcore.parallel) with BLAS's own threads off; small calls never touch it.
+
+These paths are for float32, float64 and complex. Integer and float16 inputs (the dtypes torch also convolves on CPU:
+conv2d int8/int16/int32/int64/uint8, conv_transpose2d int64, both float16) go through convcore.integer_half, which
+reproduces torch's arithmetic bit for bit (wrap-around, half rounding).
 """
 from __future__ import annotations
 
 import numpy as np
 from scipy import fft as sfft
 
-from . import blas, parallel
+from . import blas, integer_half, parallel
 from .banded import correlate_banded
 from .padding import pad2d
 from .params import ConvCall, Pads, Pair, conv2d_call, conv_transpose2d_call, transposed_size
@@ -50,10 +54,11 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     """2-D cross-correlation, exactly torch.nn.functional.conv2d (NCHW or CHW numpy arrays)."""
     call = conv2d_call(input, weight, bias, stride, padding, dilation, groups)
     if call.x.shape[1] == 0:  # no input channels: torch's empty shortcut returns no output channels (and no bias)
-        (top, bottom), (left, right) = call.padding
-        size = [_out_size(call.x.shape[2 + i] + pads, call.kernel_size[i], call.stride[i], call.dilation[i])
-                for i, pads in ((0, top + bottom), (1, left + right))]
-        return _finish(np.zeros((call.x.shape[0], 0, *size), call.x.dtype), call)
+        return _finish(np.zeros((call.x.shape[0], 0, *_conv2d_size(call)), call.x.dtype), call)
+    if integer_half.is_integer_or_half(call.x.dtype):
+        out = integer_half.correlate(pad2d(call.x, call.padding), call.weight, call.bias, call.stride, call.dilation,
+                                     call.groups, _conv2d_size(call))
+        return _finish(out, call)
     out = correlate(call.x, call.weight, call.stride, call.dilation, call.groups, call.padding, call.bias)
     return _finish(out, call)
 
@@ -62,8 +67,18 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """2-D transposed convolution, exactly torch.nn.functional.conv_transpose2d."""
     call = conv_transpose2d_call(input, weight, bias, stride, padding, output_padding, groups, dilation)
     padding = (call.padding[0][0], call.padding[1][0])
+    if integer_half.is_integer_or_half(call.x.dtype):
+        size = transposed_size(call.x.shape[2:], call.kernel_size, call.stride, padding, call.output_padding, call.dilation)
+        out = integer_half.transpose(call.x, call.weight, call.bias, call.stride, padding, call.dilation, call.groups, size)
+        return _finish(out, call)
     out = transpose(call.x, call.weight, call.stride, padding, call.output_padding, call.dilation, call.groups, call.bias)
     return _finish(out, call)
+
+
+def _conv2d_size(call: ConvCall) -> Pair:
+    """A checked conv2d call's output size: floor((H + pads - d(k-1) - 1) / s) + 1 per dimension."""
+    return tuple(_out_size(call.x.shape[2 + i] + sum(call.padding[i]), call.kernel_size[i], call.stride[i],
+                           call.dilation[i]) for i in (0, 1))
 
 
 def _finish(out: np.ndarray, call: ConvCall) -> np.ndarray:

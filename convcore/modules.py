@@ -16,14 +16,26 @@ import numpy as np
 
 from . import functional as F
 from .padding import pad_trailing
-from .params import PADDING_MODES, PADDING_STRINGS, SUPPORTED_DTYPES, _int, as_array
+from .params import FLOAT_DTYPES, PADDING_MODES, PADDING_STRINGS, _int, as_array
 
 
 def _dtype(dtype) -> np.dtype:
+    """Parameters are trainable in torch, so floating point or complex (its 'Only Tensors of floating point and
+    complex dtype can require gradients'); integer layers exist only through the functional ops."""
     dt = np.dtype(np.float32 if dtype is None else dtype)
-    if dt not in SUPPORTED_DTYPES:
-        raise TypeError(f"dtype must be float32, float64, complex64 or complex128, got {dt}")
+    if dt not in FLOAT_DTYPES:
+        raise TypeError(f"dtype must be float16, float32, float64, complex64 or complex128 (torch's parameters need a "
+                        f"floating point or complex dtype; integers work with convcore.conv2d), got {dt}")
     return dt
+
+
+def _parameter(value, name: str) -> np.ndarray:
+    """A new weight or bias: a floating point or complex array (torch's parameters require gradients)."""
+    arr = as_array(value, name)
+    if arr.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must have a floating point or complex dtype (torch: only those can require gradients), "
+                        f"got {arr.dtype}; integer convolutions go through convcore.conv2d / conv_transpose2d")
+    return arr
 
 
 def _uniform(rng: np.random.Generator, bound: float, shape, dtype: np.dtype) -> np.ndarray:
@@ -124,7 +136,7 @@ class _ConvNd:
 
     @weight.setter
     def weight(self, value) -> None:
-        arr = as_array(value, "weight")
+        arr = _parameter(value, "weight")
         if arr.shape != self._weight.shape:
             raise ValueError(f"weight must have shape {self._weight.shape}, got {arr.shape}")
         self._weight = arr
@@ -138,7 +150,7 @@ class _ConvNd:
         if value is None:
             self._bias = None
             return
-        arr = as_array(value, "bias")
+        arr = _parameter(value, "bias")
         if arr.shape != (self.out_channels,):
             raise ValueError(f"bias must have shape ({self.out_channels},) or be None, got {arr.shape}")
         self._bias = arr

@@ -11,7 +11,11 @@ Pads = tuple[Pair, Pair]  # ((top, bottom), (left, right))
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 PADDING_STRINGS = ("same", "valid")
-SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.complex64), np.dtype(np.complex128))
+FLOAT_DTYPES = tuple(np.dtype(t) for t in (np.float16, np.float32, np.float64, np.complex64, np.complex128))
+INTEGER_DTYPES = tuple(np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64, np.uint8))
+SUPPORTED_DTYPES = FLOAT_DTYPES + INTEGER_DTYPES  # what torch 2.13 convolves on CPU (bfloat16 aside: numpy has none)
+# what torch tensors can hold: an empty call (no batch, or no input channels) of any of these returns an empty result
+TORCH_DTYPES = SUPPORTED_DTYPES + tuple(np.dtype(t) for t in (np.bool_, np.uint16, np.uint32, np.uint64))
 
 
 def _int(value, name: str) -> int:
@@ -119,14 +123,32 @@ def check_channels(in_channels, out_channels, groups) -> tuple[int, int, int]:
 
 
 def as_array(value, name: str) -> np.ndarray:
-    """A numpy array of a dtype torch convolves: float32/64 or complex64/128."""
+    """A numpy array of a dtype torch tensors hold (which op convolves which: check_dtype)."""
     arr = np.asarray(value)
-    if arr.dtype not in SUPPORTED_DTYPES:
+    if arr.dtype not in TORCH_DTYPES:
+        if arr.dtype.name == "bfloat16":
+            raise TypeError(
+                f"{name} has dtype bfloat16: numpy cannot compute in bfloat16 (an ml_dtypes-style array is a foreign "
+                "type to it), so convcore does not convolve it; convert first, e.g. x.astype(np.float32)"
+            )
         raise TypeError(
-            f"{name} has dtype {arr.dtype}; convcore convolves float32, float64, complex64 or complex128 only "
-            "(convert first, e.g. x.astype(np.float32))"
+            f"{name} has dtype {arr.dtype}, which torch tensors cannot hold. convcore convolves what torch does: "
+            "float16, float32, float64, complex64, complex128, and integers (conv2d: int8, int16, int32, int64, uint8; "
+            "conv_transpose2d: int64); convert first, e.g. x.astype(np.float32)"
         )
     return arr
+
+
+def check_dtype(op: str, dtype: np.dtype) -> None:
+    """The dtypes torch 2.13 convolves on CPU: floats and complex for both ops; integers int8, int16, int32, int64 and
+    uint8 for conv2d, int64 only for conv_transpose2d; never bool or uint16/32/64."""
+    if dtype in FLOAT_DTYPES or dtype == np.int64 or op == "conv2d" and dtype in INTEGER_DTYPES:
+        return
+    takes = "int64 only" if op == "conv_transpose2d" else "int8, int16, int32, int64 and uint8"
+    raise TypeError(
+        f"{op}: input has dtype {dtype}, which torch's {op} does not convolve on CPU; among integer dtypes it takes "
+        f"{takes} (and float16, float32, float64, complex64, complex128); convert first, e.g. x.astype(np.int64)"
+    )
 
 
 def _shape(a: np.ndarray) -> list[int]:
@@ -166,11 +188,16 @@ def _common(op: str, input, weight, bias, groups):
         )
     if x.dtype != w.dtype:
         raise TypeError(f"{op}: input ({x.dtype}) and weight ({w.dtype}) must have the same dtype")
+    if 0 not in x.shape[:-2]:  # an empty input (no batch or no channels) never reaches a kernel in torch
+        check_dtype(op, x.dtype)
     b = None
     if bias is not None:
         b = as_array(bias, "bias")
         if b.dtype != x.dtype:
             raise TypeError(f"{op}: input ({x.dtype}) and bias ({b.dtype}) must have the same dtype")
+        if x.dtype.kind == "u" and x.dtype.itemsize > 1:  # only an empty input gets here; torch then adds the bias
+            raise TypeError(f"{op}: torch cannot add a bias of dtype {x.dtype} (its add has no uint16/32/64 kernel), "
+                            "not even to an empty result; convert first, e.g. x.astype(np.int64)")
     g = check_groups(groups)
     unbatched = x.ndim == 3
     return (x[None] if unbatched else x), w, b, g, unbatched
@@ -190,6 +217,9 @@ def conv2d_call(input, weight, bias, stride, padding, dilation, groups) -> ConvC
     x, w, b, g, unbatched = _common(op, input, weight, bias, groups)
     stride = _positive(_pair(stride, "stride"), "stride")
     dilation = _dilation(dilation, x.shape[0] == 0 or x.shape[1] == 0)
+    if dilation != (1, 1) and x.dtype in INTEGER_DTYPES and x.dtype != np.int64 and x.shape[0] and x.shape[1]:
+        raise TypeError(f"{op}: torch's dilated conv2d (slow_conv_dilated2d) takes no {x.dtype} input, only int64 among "
+                        f"integer dtypes; got dilation={dilation}. Use dilation=1 or x.astype(np.int64)")
     kernel = (w.shape[2], w.shape[3])
     if min(kernel) <= 0:
         raise ValueError(f"{op}: kernel size must be positive, got weight of size {_shape(w)}")

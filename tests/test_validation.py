@@ -183,7 +183,7 @@ CASES = [
 ]
 
 # torch 2.13 convolves integer tensors on CPU with conv2d (not bool), and conv_transpose2d only int64: those it
-# rejects are listed here; convcore rejects every integer dtype (see test_integer_inputs_rejected).
+# rejects are listed here (every dtype against torch: tests/test_dtypes.py).
 CASES += [(f"T {np.dtype(d).name} input", f_trans(x=(X * 9).astype(d), w=(WT * 9).astype(d)), [np.dtype(d).name])
           for d in (np.int8, np.uint8, np.int16, np.int32)]
 
@@ -210,17 +210,6 @@ def test_rejected_like_torch_with_the_numbers(name, thunks, fragments):
 
 def test_case_ids_are_unique():
     assert len(set(_ids(CASES))) == len(CASES)
-
-
-@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint8, np.float16, "complex256", bool])
-@pytest.mark.parametrize("op", ["conv2d", "conv_transpose2d"])
-def test_unsupported_dtypes_rejected(op, dtype):
-    """convcore convolves exactly float32/64 and complex64/128 (torch's integer support is partial and op-dependent)."""
-    x, w = np.ones((1, 2, 4, 4), dtype), np.ones((2, 2, 3, 3), dtype)
-    with pytest.raises(TypeError, match=np.dtype(dtype).name):
-        getattr(convcore, op)(x, w)
-    with pytest.raises(TypeError, match=np.dtype(dtype).name):  # an unsupported weight next to a float input
-        getattr(convcore, op)(np.ones((1, 2, 4, 4)), w)
 
 
 # ---------------------------------------------------------------- inputs never modified, outputs never aliased
