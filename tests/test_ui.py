@@ -268,12 +268,12 @@ def test_run_engine_returns_none_and_shows_the_message_for_errors_only():
         st.session_state["ok"] = ui.run_engine(lambda: 5)
         st.session_state["bad"] = ui.run_engine(conv2d, np.zeros((1, 3, 4, 4), np.float32),
                                                 np.zeros((2, 2, 3, 3), np.float32))
-        st.session_state["typed"] = ui.run_engine(conv2d, np.zeros((1, 1, 4, 4), np.int64),
-                                                  np.zeros((1, 1, 3, 3), np.int64))
+        st.session_state["typed"] = ui.run_engine(conv2d, np.zeros((1, 1, 4, 4), np.uint16),
+                                                  np.zeros((1, 1, 3, 3), np.uint16))  # torch convolves no uint16
 
     at = AppTest.from_function(page, default_timeout=30).run()
     assert not at.exception
     assert at.session_state["ok"] == 5 and at.session_state["bad"] is None and at.session_state["typed"] is None
     assert len(at.error) == 2
     assert "expected input[1, 3, 4, 4] to have 2 channels" in at.error[0].value
-    assert "int64" in at.error[1].value
+    assert "uint16" in at.error[1].value
