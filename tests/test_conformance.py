@@ -285,3 +285,24 @@ def test_seeded_sweep_of_functional_ops(seed):
             theirs = Outcome(lambda: TF.conv2d(t(x), t(w), t(b), groups=g, **kw))
         same_outcome(f"{'conv_transpose2d' if transposed else 'conv2d'} x{list(x.shape)} w{list(w.shape)} {kw}",
                      theirs, ours)
+
+
+# ---------------------------------------------------------------- the functional ops, argument by argument
+FUNCTIONAL_VALUES = {name: VALUES[name] for name in ("stride", "padding", "dilation", "groups", "output_padding")}
+FUNCTIONAL_MATRIX = [(op, name, value) for op in ("conv2d", "conv_transpose2d") for name, values in FUNCTIONAL_VALUES.items()
+                     for value in values if not (op == "conv2d" and name == "output_padding")]
+
+
+@pytest.mark.parametrize("op, name, value", FUNCTIONAL_MATRIX, ids=[f"{o}-{n}={v!r}" for o, n, v in FUNCTIONAL_MATRIX])
+def test_each_functional_argument(op, name, value):
+    """F.conv2d / F.conv_transpose2d with one argument varied, on batched, unbatched and empty-batch inputs."""
+    rng = np.random.default_rng(4)
+    for shape in ((1, 4, 6, 6), (4, 5, 6), (0, 4, 6, 6), (3, 4, 7, 5)):
+        x = random_array(rng, shape, np.float64)
+        w = random_array(rng, (6, 2, 3, 3) if op == "conv2d" else (4, 3, 3, 3), np.float64)
+        b = random_array(rng, (6,), np.float64)
+        kw = {"groups": 2} if op == "conv2d" else {"stride": 2, "groups": 2}
+        kw[name] = value
+        where = f"{op}(x{list(shape)}, w{list(w.shape)}, b, {kw})"
+        same_outcome(where, Outcome(lambda: getattr(TF, op)(t(x), t(w), t(b), **kw)),
+                     Outcome(lambda: getattr(convcore, op)(x, w, b, **kw)))

@@ -222,7 +222,7 @@ def test_module_dtype_like_torch(cls_name, dtype):
 @pytest.mark.parametrize("dtype", INTEGERS + [np.float16], ids=lambda d: np.dtype(d).name)
 def test_trace_records_work_with_integer_and_half_inputs(dtype):
     """The lessons' step records on integer (and half) inputs: each step's products sum to the engine's output cell."""
-    from convcore.trace import trace_conv2d, trace_conv_transpose2d
+    from convcore.trace import arithmetic_text, format_number, trace_conv2d, trace_conv_transpose2d
 
     rng = np.random.default_rng(2)
     x, w = _values(rng, (1, 2, 5, 5), dtype), _values(rng, (2, 2, 3, 3), dtype)
@@ -230,6 +230,8 @@ def test_trace_records_work_with_integer_and_half_inputs(dtype):
     trace = trace_conv2d(x, w, None, 1, 1)
     assert trace.output.dtype == dtype
     np.testing.assert_array_equal(trace.output, out[0, 0])
+    for step in (0, 12, 24):  # the written-out arithmetic ends in the engine's (wrapped, rounded) cell
+        assert arithmetic_text(trace, step).endswith(f"= {format_number(out[0, 0].flat[step])}")
     if dtype in (np.int64, np.float16):
         tt = trace_conv_transpose2d(x, w, None, 2, 1)
         np.testing.assert_array_equal(tt.output, convcore.conv_transpose2d(x, w, None, 2, 1)[0, 0])
