@@ -15,7 +15,7 @@ growth of the servers / sessions, after they opened and sat idle).
 Scenarios (all loopback only, bounded in students and seconds; every process started here is stopped here):
   class30   30 students arriving within 10 s, interacting every 5 s
   class100  100 students arriving within 20 s, interacting every 10 s
-  upload    class30, plus one student uploading a 12 MP photo to the image lab, three times (p95 of the others
+  upload    class30, plus one student uploading a 12 MP photo to the image lab, five different ones (p95 of the others
             during the uploads vs outside them, and vs class30 alone)
   cpu       server CPU per rerun by kind, 10 students: steps only, controls among a few configurations (cached
             after the first student), then controls that are new each time
@@ -231,25 +231,29 @@ async def class_session(url: str, students: int, arrive_s: float, every_s: float
 
 # --- the 12 MP upload -----------------------------------------------------------------------------------------------
 
-def photo_12mp() -> bytes:
-    """A 4000x3000 JPEG (quality 90) made from a sample photo, so it compresses like a real one (~3-5 MB)."""
+def photos_12mp(count: int) -> list[bytes]:
+    """`count` different 4000x3000 JPEGs made from a sample photo, so they compress like real ones (~2-4 MB each)
+    and none is a cache hit for the one before (the lab caches decoded images by their bytes)."""
     from PIL import Image, ImageFilter
 
     with Image.open(ROOT / "assets/samples/astronaut.jpg") as src:
         big = src.convert("RGB").resize((4000, 3000), Image.Resampling.BICUBIC).filter(ImageFilter.DETAIL)
-    out = io.BytesIO()
-    big.save(out, "JPEG", quality=90)
-    return out.getvalue()
+    photos = []
+    for i in range(count):
+        out = io.BytesIO()
+        big.save(out, "JPEG", quality=90 - i)
+        photos.append(out.getvalue())
+    return photos
 
 
-async def uploader(url: str, photo: bytes, times: int, gap_s: float, start_s: float, clock, windows: list) -> None:
-    """One student on the image lab: switch the source to upload, then upload the photo `times` times."""
+async def uploader(url: str, photos: list[bytes], gap_s: float, start_s: float, clock, windows: list) -> None:
+    """One student on the image lab: switch the source to upload, then upload each photo, gap_s apart."""
     await asyncio.sleep(start_s)
     session = StreamlitSession(url, "lab", "", timeout=120)
     try:
         await session.open()
         await session.set_value("lab_src", "upload")
-        for i in range(times):
+        for i, photo in enumerate(photos):
             begin = clock()
             run = await session.upload("lab_upload", f"photo{i}.jpg", photo, "image/jpeg")
             windows.append((begin, clock(), run.ok, run.exceptions))
@@ -298,6 +302,7 @@ def class_scenario(name: str, students: int, arrive_s: float, every_s: float, in
                    upload: bool = False) -> dict:
     students = min(students, MAX_STUDENTS)
     tally, samples, windows = Tally(), {}, []
+    photos = photos_12mp(5) if upload else []
     with Servers(replicas) as servers:
         asyncio.run(warm_up(servers.url))
         time.sleep(1)
@@ -310,8 +315,8 @@ def class_scenario(name: str, students: int, arrive_s: float, every_s: float, in
             t0 = time.perf_counter()
             jobs = [class_session(servers.url, students, arrive_s, every_s, interact_s, tally, on_phase)]
             if upload:
-                jobs.append(uploader(servers.url, photo_12mp(), 3, 8, arrive_s + 5,
-                                     lambda: time.perf_counter() - t0, windows))
+                jobs.append(uploader(servers.url, photos, 5, arrive_s + 5, lambda: time.perf_counter() - t0,
+                                     windows))
             await asyncio.wait_for(asyncio.gather(*jobs), MAX_SECONDS)
 
         asyncio.run(main())
@@ -441,7 +446,7 @@ SCENARIOS = {
                                            d, r),
     "class100": lambda r, d: class_scenario("100 students arriving within 20 s, one interaction every 10 s", 100,
                                             20, 10, d, r),
-    "upload": lambda r, d: class_scenario("30 students every 5 s while one uploads a 12 MP photo three times", 30,
+    "upload": lambda r, d: class_scenario("30 students every 5 s while one uploads five 12 MP photos", 30,
                                           10, 5, d, r, upload=True),
     "cpu": lambda r, d: cpu_scenario(r),
     "idle": lambda r, d: idle_scenario(r),

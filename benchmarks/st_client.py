@@ -8,7 +8,8 @@
     await session.close()
 
 Protocol (streamlit/web/server/starlette/starlette_websocket.py, streamlit/proto/*): the client connects to
-/_stcore/stream (subprotocol "streamlit", then the XSRF token from the `_streamlit_xsrf` cookie) and sends
+/_stcore/stream (subprotocol "streamlit", then the XSRF token from the `_streamlit_xsrf` cookie that
+/_stcore/health sets) and sends
 BackMsg.rerun_script with the URL's query string, the page (its name on the first run, its script hash after) and
 the widget states; the server answers with ForwardMsg deltas (elements and their widget ids `$$ID-<hash>-<key>`),
 page_info_changed (the URL's new query string) and finally script_finished. A widget inside an st.fragment carries
@@ -105,11 +106,13 @@ class StreamlitSession:
         return await self._rerun(page_name=self.url_path)
 
     def _get_page(self) -> None:
-        url = f"{self.base_url}/{self.url_path}" + (f"?{self.query}" if self.query else "")
-        request = urllib.request.Request(url, headers={"Cookie": self._cookie_header()})
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            response.read()
-            self._keep_cookies(response.headers.get_all("Set-Cookie") or [])
+        """The page, then /_stcore/health as the frontend does before connecting (it sets the XSRF cookie)."""
+        page = f"{self.base_url}/{self.url_path}" + (f"?{self.query}" if self.query else "")
+        for url in (page, f"{self.base_url}/_stcore/health"):
+            request = urllib.request.Request(url, headers={"Cookie": self._cookie_header()})
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                response.read()
+                self._keep_cookies(response.headers.get_all("Set-Cookie") or [])
 
     def _keep_cookies(self, headers: list[str]) -> None:
         for header in headers:  # by hand: the XSRF value holds '|', which http.cookies refuses
