@@ -56,6 +56,43 @@ class _SentFigure(go.Figure):
         return sent
 
 
+def at_step(fig: go.Figure, step: int) -> go.Figure:
+    """A sent_once figure with frames, built at step 0, as sent when opened at `step` (built once per step, kept
+    on fig: the same step gives the very same figure).
+
+    What opening at a step changes is what Play would do from there (convcore.viz.animation.build_figure): the
+    moving traces hold frame `step`'s updates, the slider and layout.meta name the step, and the frames start at
+    it. Building that from fig's sent dict shares every unchanged leaf; the JSON is the same as the figure built at
+    the step (tested for every view). The result's plotly objects are fig's (step 0): only what is sent differs.
+    """
+    steps = fig.__dict__.setdefault("_steps", {})
+    view = steps.get(step)
+    if view is None:
+        sent = fig.to_dict()
+        frames = sent["frames"]
+        data = list(sent["data"])
+        for i, update in zip(frames[step]["traces"], frames[step]["data"]):
+            data[i] = _merged(data[i], update)
+        layout = dict(sent["layout"])
+        layout["sliders"] = [{**layout["sliders"][0], "active": step}, *layout["sliders"][1:]]
+        layout["meta"] = {**layout["meta"], "step": step}
+        view = object.__new__(_SentFigure)
+        view.__dict__.update(fig.__dict__)
+        view.__dict__.update(_sent_dict={"data": data, "layout": layout, "frames": frames[step:] + frames[:step]},
+                             _steps=None)
+        view = steps.setdefault(step, view)  # two sessions at once keep one
+    return view
+
+
+def _merged(trace: dict, update: dict) -> dict:
+    """A trace after a frame's update, as Plotly.animate applies it (nested objects merged, arrays replaced)."""
+    out = dict(trace)
+    for key, value in update.items():
+        out[key] = _merged(trace[key], value) if isinstance(value, dict) and isinstance(trace.get(key), dict) \
+            else value
+    return out
+
+
 def _typed(obj):
     """plotly's to_dict() walk (deepcopy, then convert_to_base64) as one copy of the containers, leaves shared."""
     if isinstance(obj, dict):
