@@ -252,13 +252,16 @@ def test_a_sent_figure_sends_exactly_what_plotly_would():
 
 
 def test_edited_input_cells_reach_the_arithmetic_and_the_link(app_test):
-    from convcore.ui import editor_key
+    from convcore.ui import editing_key, editor_key
 
     at = app_test(PAGE)
+    assert not at.get("dataframe")  # the editors are built only while their expander is open
+    at.session_state[editing_key("c2", "x")] = True
     at.session_state[editor_key("c2", "x", (1, 1, 5, 5))] = {"edited_rows": {0: {"1": 9.5}}, "added_rows": [],
                                                              "deleted_rows": []}
     at.run()
     no_exception(at)
+    assert [e.key for e in at.get("dataframe")] == [editor_key("c2", "x", (1, 1, 5, 5))]  # only the open one
     assert at.query_params["c2_x_cells"] == "1x1x5x5;1:9.5"
     x, w, b = values(DEFAULT)
     x[0, 0, 0, 1] = 9.5

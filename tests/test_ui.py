@@ -143,6 +143,7 @@ def test_url_round_trip_restores_configuration_and_values(url_of):
     at.selectbox(key="dc_w").set_value("random normal").run()
     at.number_input(key="dc_w_seed").set_value(42).run()
     at.toggle(key="dc_bias").set_value(False).run()
+    at.session_state[ui.editing_key("dc", "x")] = True  # the expander is open
     at.session_state[ui.editor_key("dc", "x", (1, 2, 6, 5))] = {
         "edited_rows": {3: {"1": 9.5}}, "added_rows": [], "deleted_rows": []}
     at.run()

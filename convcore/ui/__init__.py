@@ -16,7 +16,8 @@ bind="query-params", so a copied link restores the configuration. A link value a
 the default and is listed in one st.warning (conv_params and value_picker show it; after your own bound widgets
 call show_url_notes()). Keys used by conv_params: cin, cout, in_h, in_w, k_h, k_w, s_h, s_w, pkind, p_h, p_w,
 d_h, d_w, groups, bias, pmode; transposed: op_h, op_w, osz, os_h, os_w. value_picker(prefix, name): `<name>`,
-`<name>_seed`, `<name>_cells` (URL only) and the editor key editor_key(prefix, name, shape).
+`<name>_seed`, `<name>_cells` (URL only) and the editor key editor_key(prefix, name, shape), built only while
+its expander editing_key(prefix, name) is open.
 
 API
 - conv_params(prefix, transposed=False, defaults=None, show=FIELDS, limits=None, notes=True) -> ConvConfig
@@ -48,12 +49,12 @@ from .url_state import (
     url_int,
     widget_key,
 )
-from .values import INPUT_CHOICES, WEIGHT_CHOICES, editor_key, named_values, value_picker
+from .values import INPUT_CHOICES, WEIGHT_CHOICES, editing_key, editor_key, named_values, value_picker
 
 __all__ = [
     "ConvConfig", "conv_params", "FIELDS", "LIMITS", "divisors", "pair_input",
     "int_input", "int_row", "choice", "flag", "widget_key", "check_url_value", "note_bad_url_value", "show_url_notes",
     "url_int", "set_url_value",
     "run_engine", "forward", "shape_panel", "code_panel", "output_size_latex", "shape_rows",
-    "value_picker", "named_values", "editor_key", "INPUT_CHOICES", "WEIGHT_CHOICES",
+    "value_picker", "named_values", "editor_key", "editing_key", "INPUT_CHOICES", "WEIGHT_CHOICES",
 ]

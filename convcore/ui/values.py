@@ -109,6 +109,11 @@ def editor_key(prefix: str, name: str, shape) -> str:
     return widget_key(prefix, f"{name}_edit_" + "x".join(str(int(v)) for v in shape))
 
 
+def editing_key(prefix: str, name: str) -> str:
+    """The key of a picker's "Edit cells" expander: True while open (AppTest: set it before editing)."""
+    return widget_key(prefix, f"{name}_editing")
+
+
 def _reset_edits(prefix: str, name: str) -> None:
     """on_change of the choice and seed: forget edited cells (they were edits of the previous values)."""
     for key in [k for k in st.session_state if str(k).startswith(widget_key(prefix, f"{name}_edit_"))]:
@@ -125,8 +130,9 @@ def value_picker(prefix: str, name: str, label: str, shape, kind: str = "input",
                  symbol: str | None = None, editable: bool = True) -> np.ndarray:
     """A named choice (+ seed for random ones) and, optionally, editable cells; returns a float32 array of shape.
 
-    Keys: `<prefix>_<name>` (the choice), `<prefix>_<name>_seed`, editor_key(prefix, name, shape); the URL keeps
-    edited cells in `<prefix>_<name>_cells`.
+    Keys: `<prefix>_<name>` (the choice), `<prefix>_<name>_seed`, editor_key(prefix, name, shape) and its
+    expander's editing_key(prefix, name) (the editor is built only while that is open); the URL keeps edited cells
+    in `<prefix>_<name>_cells`.
     """
     shape = tuple(int(v) for v in shape)
     options = WEIGHT_CHOICES if kind == "weight" else INPUT_CHOICES
@@ -172,11 +178,18 @@ def _edited(prefix: str, name: str, label: str, base: np.ndarray, symbol: str) -
             note_bad_url_value(url_key, raw, str(err), "the unedited values")
             set_url_value(url_key, None)
     table = values.reshape(-1, base.shape[-1])
-    frame = pd.DataFrame(table, index=_row_labels(symbol, base.shape), columns=[str(c) for c in range(table.shape[1])])
-    with st.expander(f"Edit {label.lower()} cells", icon=":material/edit:"):
-        edited = st.data_editor(frame, key=editor_key(prefix, name, base.shape), width="stretch")
-        st.caption("Edited cells are kept in the link. Pick another choice to start over.")
-    result = edited.to_numpy(dtype=float)
+    # Built only while open (a rerun opens it): a data editor is a third of a lesson's sidebar on the server and
+    # 1.3 MB of the browser's first load.
+    with st.expander(f"Edit {label.lower()} cells", icon=":material/edit:", key=editing_key(prefix, name),
+                     on_change="rerun") as box:
+        if not box.open:
+            edited = table
+        else:
+            frame = pd.DataFrame(table, index=_row_labels(symbol, base.shape),
+                                 columns=[str(c) for c in range(table.shape[1])])
+            edited = st.data_editor(frame, key=editor_key(prefix, name, base.shape), width="stretch").to_numpy(float)
+            st.caption("Edited cells are kept in the link. Pick another choice to start over.")
+    result = np.asarray(edited, dtype=float)
     result = np.where(np.isfinite(result), result, table).astype(DTYPE).reshape(base.shape)  # an emptied cell reverts
     changed = np.flatnonzero(result != base)
     set_url_value(url_key, encode_overrides(base.shape, {int(i): float(result.flat[i]) for i in changed}))

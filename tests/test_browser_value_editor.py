@@ -1,0 +1,25 @@
+"""The lessons' "Edit cells" expanders build their data editor only while open (a rerun opens it): in Chromium the
+editor appears on opening, shows the link's edited cells, and goes away on closing."""
+import pytest
+
+from browser import open_app_page, wait_for_idle
+
+pytestmark = pytest.mark.browser
+
+EDITOR = "[data-testid='stSidebar'] [data-testid='stDataFrame']"
+
+
+def test_the_input_editor_is_built_when_its_expander_opens(page, app_url):
+    open_app_page(page, app_url, "conv2d", {"c2_x_cells": "1x1x5x5;1:9.5"})
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+    assert page.locator(EDITOR).count() == 0  # closed: no editor sent
+    page.get_by_text("Edit input cells").click()
+    page.wait_for_selector(EDITOR, timeout=20_000)
+    wait_for_idle(page)
+    assert page.locator(EDITOR).count() == 1
+    cells = page.locator(f"{EDITOR} [role=gridcell]").all_text_contents()  # glide grid: its accessible table
+    assert "9.5" in cells, cells  # the link's edited cell, in the editor too
+    page.get_by_text("Edit input cells").click()
+    page.wait_for_selector(EDITOR, state="detached", timeout=20_000)
+    wait_for_idle(page)
+    assert "c2_x_cells=1x1x5x5" in page.url  # closing the editor keeps the edit in the link
