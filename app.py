@@ -30,6 +30,9 @@ PAGES = {
     "Lab": [
         st.Page("pages/lab/lab.py", title="Image lab", icon=":material/image:", url_path="lab"),
     ],
+    "Gallery": [
+        st.Page("pages/gallery/gallery.py", title="Classic figures", icon=":material/photo_library:", url_path="gallery"),
+    ],
 }
 
 st.navigation(PAGES).run()

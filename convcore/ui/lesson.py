@@ -27,6 +27,7 @@ from ..viz.concepts import grids_figure
 from ..viz.conv_animation import conv2d_figure, zero_insertion_figure
 from ..viz.transpose_views import matrix_figure, scatter_figure
 from .config import ConvConfig
+from .export import view_downloads
 from .formulas import shape_rows
 from .lesson_chart import at_step, chart, clickable_frames, sent_once
 from .lesson_text import (VIEW_NOTES, axis_numbers, demo_output_padding, extra_cells_text, in_label, out_label,
@@ -369,6 +370,8 @@ def _view_body(prefix: str, view: str, cfg: ConvConfig, x, w, b, out_channel: in
     if cfg.transposed:
         st.caption(VIEW_NOTES["zero insertion" if view == "window" else view])
     arithmetic_panel(*step_arithmetic(view, cfg, x, w, b, out_channel, step))
+    view_downloads(prefix, view, cfg, x, w, b, out_channel,
+                   transpose_trace(cfg, x, w, b, out_channel) if cfg.transposed else trace, step)
 
 
 def step_arithmetic(view: str, cfg: ConvConfig, x, w, b, out_channel: int, step: int) -> tuple[str, list[str]]:

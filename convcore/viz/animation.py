@@ -19,8 +19,13 @@ SPEEDS_MS = (1000, 500, 250, 100)  # frame durations offered by the speed menu
 CONTROLS_HEIGHT = 96  # pixels under the plot for the buttons and the slider
 
 
-def frames_fit(n_steps: int, points_per_step: int = 0, max_frames: int = FRAME_CAP) -> bool:
-    """Whether a figure of n_steps steps gets client-side frames (else the page steps on the server)."""
+def frames_fit(n_steps: int, points_per_step: int = 0, max_frames: int | None = FRAME_CAP) -> bool:
+    """Whether a figure of n_steps steps gets client-side frames (else the page steps on the server).
+
+    max_frames=None: every step gets a frame, whatever the caps (exports render frames on the server, no browser).
+    """
+    if max_frames is None:
+        return n_steps > 1
     return 1 < n_steps <= max_frames and n_steps * points_per_step <= FRAME_POINT_CAP
 
 

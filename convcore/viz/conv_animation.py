@@ -314,7 +314,7 @@ class _Mover:
 
 def window_figure(trace: WindowTrace, step: int = 0, *, max_width: int = 900, max_height: int = 540,
                   show_input: bool | None = None, focus_input: tuple[int, int] | None = None, animate: bool = True,
-                  max_frames: int = FRAME_CAP, frame_ms: int = 500) -> go.Figure:
+                  max_frames: int | None = FRAME_CAP, frame_ms: int = 500) -> go.Figure:
     """The animated sliding window of a WindowTrace, opened at `step`.
 
     max_width/max_height bound the whole figure in pixels (controls and legend included); show_input adds the

@@ -32,7 +32,7 @@ def _key(name: str, fill: str, edge: str, width: float, symbol: str = "square") 
 # ---- scatter --------------------------------------------------------------------------------------------------
 
 def scatter_figure(trace: TransposeTrace, step: int = 0, *, max_width: int = 900, max_height: int = 540,
-                   animate: bool = True, max_frames: int = FRAME_CAP, frame_ms: int = 500) -> go.Figure:
+                   animate: bool = True, max_frames: int | None = FRAME_CAP, frame_ms: int = 500) -> go.Figure:
     """Scatter view: input element `step` (raster order) stamps value x kernel onto the canvas, which accumulates;
     the dashed frame is what padding keeps (the output), output_padding's row/column outlined in purple."""
     view = trace.scatter
@@ -176,7 +176,7 @@ def _crop_bands(canvas_size, origin, out_size) -> list[tuple[int, int, int, int]
 # ---- matrix ---------------------------------------------------------------------------------------------------
 
 def matrix_figure(trace: TransposeTrace, step: int = 0, *, view: MatrixView | None = None, max_width: int = 900,
-                  max_height: int = 540, animate: bool = True, max_frames: int = FRAME_CAP,
+                  max_height: int = 540, animate: bool = True, max_frames: int | None = FRAME_CAP,
                   frame_ms: int = 500) -> go.Figure:
     """Matrix view: C (rows: input pixels x, columns: output pixels), the input as a column, y = C^T x as a row.
 

@@ -39,6 +39,11 @@ SECTIONS = {
          "Any kernel and every parameter on your own photos (or the samples), with the output's "
          "values displayed the way you choose."),
     ],
+    "Gallery": [
+        ("pages/gallery/gallery.py", ":material/photo_library:",
+         "Every animation of Dumoulin & Visin's convolution arithmetic guide, remade with labels and values, each "
+         "with its transposed counterpart, as GIF, MP4, PNG or SVG for your slides."),
+    ],
 }
 
 for section, pages in SECTIONS.items():
