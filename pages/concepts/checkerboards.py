@@ -13,6 +13,7 @@ from convcore.concepts import (
 )
 from convcore.kernels import bilinear_upsampling
 from convcore.trace import overlap_counts
+from convcore.ui.export import figure_downloads
 from convcore.ui.lab import SAMPLES, sample_path
 from convcore.viz.concepts import images_figure
 from convcore.viz.maps import overlap_figure
@@ -59,11 +60,11 @@ inner = interior_overlap(counts, k) if min(counts.shape) > 2 * (k - 1) else coun
 low, high = int(inner.min()), int(inner.max())
 left, right = st.columns([1.3, 1])
 with left:
-    st.plotly_chart(overlap_figure(counts, max_width=620, max_height=540,
-                                   title=f"taps per output pixel, k={k}, s={s}",
-                                   caption=f"{low} to {high} taps away from the border" if low != high else
-                                   f"{low} taps everywhere away from the border"),
-                    key=f"{P}_counts", width="content", config={"displayModeBar": False})
+    figure = overlap_figure(counts, max_width=620, max_height=540, title=f"taps per output pixel, k={k}, s={s}",
+                            caption=f"{low} to {high} taps away from the border" if low != high else
+                            f"{low} taps everywhere away from the border")
+    st.plotly_chart(figure, key=f"{P}_counts", width="content", config={"displayModeBar": False})
+    figure_downloads(figure, f"{P}_counts_export", f"overlap-k{k}-s{s}")
 with right:
     st.markdown(
         f"A {MAP_INPUT}x{MAP_INPUT} input through `ConvTranspose2d(kernel_size={k}, stride={s})` with every weight 1 "

@@ -6,6 +6,7 @@ import streamlit as st
 from convcore import conv2d, conv_transpose2d, ui
 from convcore.concepts import conv2d_input_gradient, finite_difference_gradient
 from convcore.trace import conv2d_matrix, conv_transpose2d_matrix
+from convcore.ui.export import figure_downloads
 from convcore.ui.values import named_values
 from convcore.viz.concepts import grids_figure, matrix_figure
 
@@ -48,9 +49,10 @@ with left:
                                   title=f"C: {ho * wo} output pixels x {h * w} input pixels", highlight_row=row),
                     key=f"{P}_C", config={"displayModeBar": False})
 with right:
-    st.plotly_chart(grids_figure({"row": C[row].reshape(h, w)},
-                                 titles={"row": f"row {row} of C as an {h}x{w} grid"}, max_width=420, max_height=360),
-                    key=f"{P}_row", width="content", config={"displayModeBar": False})
+    figure = grids_figure({"row": C[row].reshape(h, w)}, titles={"row": f"row {row} of C as an {h}x{w} grid"},
+                          max_width=420, max_height=360)
+    st.plotly_chart(figure, key=f"{P}_row", width="content", config={"displayModeBar": False})
+    figure_downloads(figure, f"{P}_row_export", f"matrix-row-{row}")
     st.caption(
         f"Row {row} of C computes y[{out_row},{out_col}]: it holds the kernel placed where that output's window "
         "sits on the input (padding cells fall outside and are dropped, dilation leaves gaps). Every row is the "
@@ -104,13 +106,12 @@ def loss(batch):  # batch: (M, 1, 1, H, W) nudged copies of x
 
 numeric = finite_difference_gradient(loss, x, EPS)
 gap = float(np.max(np.abs(numeric - analytic)))
-st.plotly_chart(
-    grids_figure({"x": x[0, 0], "g": g[0, 0], "transposed": analytic[0, 0], "numeric": numeric[0, 0]},
-                 titles={"x": "input x", "g": "g = dL/dy", "transposed": "conv_transpose2d(g, w)",
-                         "numeric": "finite differences"},
-                 decimals=3, shared_scale=False, hover_name="value", max_height=300),
-    key=f"{P}_grad", width="content", config={"displayModeBar": False},
-)
+figure = grids_figure({"x": x[0, 0], "g": g[0, 0], "transposed": analytic[0, 0], "numeric": numeric[0, 0]},
+                      titles={"x": "input x", "g": "g = dL/dy", "transposed": "conv_transpose2d(g, w)",
+                              "numeric": "finite differences"},
+                      decimals=3, shared_scale=False, hover_name="value", max_height=300)
+st.plotly_chart(figure, key=f"{P}_grad", width="content", config={"displayModeBar": False})
+figure_downloads(figure, f"{P}_grad_export", "gradient")
 left, right = st.columns(2)
 left.metric("max |finite differences - conv_transpose2d(g, w)|", f"{gap:.1e}",
             help="Central differences (L(x + eps e_i) - L(x - eps e_i)) / (2 eps), all pixels in one batched "

@@ -6,6 +6,7 @@ import streamlit as st
 from convcore import Conv2d, ui
 from convcore.concepts import PADDING_MODES, padding_views
 from convcore.params import normalise_padding
+from convcore.ui.export import figure_downloads
 from convcore.ui.values import named_values
 from convcore.viz.concepts import grids_figure, padding_figure
 from convcore.viz.grids import clicked_cell
@@ -83,8 +84,10 @@ if kind == "same":
         f"output keeps the input's {h}x{w}.", icon=":material/straighten:",
     )
 
-st.plotly_chart(padding_figure(x, views, (row, col)), key=CHART, on_select=_pick_from_chart,
-                selection_mode="points", width="content", config={"displayModeBar": False})
+figure = padding_figure(x, views, (row, col))
+st.plotly_chart(figure, key=CHART, on_select=_pick_from_chart, selection_mode="points", width="content",
+                config={"displayModeBar": False})
+figure_downloads(figure, f"{P}_chart_export", "padding-modes")
 
 
 def _describe(mode: str) -> str:
@@ -136,5 +139,6 @@ for problem in problems:
     st.error(f"PyTorch would reject this convolution: {problem}", icon=":material/block:")
 if any(v is not None for v in outputs.values()):
     titles = {m: m if outputs[m] is not None else f"{m}: not computed" for m in outputs}
-    st.plotly_chart(grids_figure(outputs, titles=titles, decimals=1, max_height=420), key=f"{P}_outputs", width="content",
-                    config={"displayModeBar": False})
+    figure = grids_figure(outputs, titles=titles, decimals=1, max_height=420)
+    st.plotly_chart(figure, key=f"{P}_outputs", width="content", config={"displayModeBar": False})
+    figure_downloads(figure, f"{P}_outputs_export", "padding-mode-outputs")
