@@ -136,6 +136,9 @@ def test_the_lesson_link_opens_the_lesson_at_that_configuration(app_test, pair):
 def test_a_lesson_offers_gif_mp4_png_and_svg_of_its_animation(app_test):
     at = app_test(page="pages/lessons/conv2d.py")
     assert not at.exception
+    assert labels(at) == [] and "c2_window_export_fps" not in at.session_state  # built only once asked for
+    at.session_state["c2_window_export_open"] = True  # the expander is open
+    at.run()
     assert labels(at) == ["PNG", "SVG"]
     assert {"Prepare GIF", "Prepare MP4"} <= set(labels(at, "button"))
     at.radio(key="c2_window_export_fps").set_value(4).run()
@@ -149,7 +152,9 @@ def test_a_lesson_offers_gif_mp4_png_and_svg_of_its_animation(app_test):
 
 
 def test_the_transposed_lessons_views_offer_downloads(app_test):
-    at = app_test(page="pages/lessons/conv_transpose2d.py", query_params={"ct_view": "Scatter"})
+    at = app_test(page="pages/lessons/conv_transpose2d.py", query_params={"ct_view": "Scatter"}, run=False)
+    at.session_state["ct_scatter_export_open"] = True
+    at.run()
     assert not at.exception
     at.button(key="ct_scatter_export_gif_prepare").click().run()
     assert not at.exception

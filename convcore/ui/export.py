@@ -7,7 +7,8 @@ bar, cached per configuration and frame rate), the current step as PNG and SVG (
 
 `config` is a hashable description of what the figure shows (the cache key); `make_figure()` builds the figure with
 a frame for every step and is called only when a file is built. Keys: `<key>_fps` (in the URL), `<key>_gif_prepare`,
-`<key>_gif`, `<key>_mp4_prepare`, `<key>_mp4`, `<key>_png`, `<key>_svg`.
+`<key>_gif`, `<key>_mp4_prepare`, `<key>_mp4`, `<key>_png`, `<key>_svg`; a lesson's key is `<prefix>_<view>_export`,
+its expander `<prefix>_<view>_export_open` (True while open; AppTest: set it in session_state first).
 """
 from __future__ import annotations
 
@@ -131,9 +132,11 @@ def view_downloads(prefix: str, view: str, cfg: ConvConfig, x, w, b, out_channel
     config = ("lesson", view, cfg, x, w, b if cfg.bias else None, out_channel)
     name = (f"conv_transpose2d-{'zero-insertion' if view == 'window' else view}" if cfg.transposed
             else "conv2d-window")
-    with st.expander("Download this animation: GIF, MP4, PNG, SVG", icon=":material/download:"):
-        animation_downloads(f"{prefix}_{view}_export", name, config,
-                            lambda: export.lesson_figure(view, trace, 0), step, n_steps)
+    key = f"{prefix}_{view}_export"
+    with st.expander("Download this animation: GIF, MP4, PNG, SVG", icon=":material/download:", key=f"{key}_open",
+                     on_change="rerun") as box:
+        if box.open:  # the buttons exist only while it is open: a step or a control change stays light
+            animation_downloads(key, name, config, lambda: export.lesson_figure(view, trace, 0), step, n_steps)
 
 
 def figure_downloads(fig, key: str, name: str) -> None:
