@@ -141,10 +141,12 @@ def test_mp4_is_h264_yuv420p_even_sized_with_a_frame_per_step_highlighting_each_
     assert len(frames) == trace.n_steps
     width, height = frames[0].size
     assert width % 2 == 0 and height % 2 == 0
-    assert width >= export.MP4_SCALE * fig.layout.width
+    scale = export.mp4_scale(Board(fig))
+    assert scale == export.MP4_SCALE == 2  # twice the chart: it fits Full HD
+    assert width >= scale * fig.layout.width
     for k in (0, 12, 24):
         r, c = trace.cell_of(k)
-        colour = pixel(frames[k], outline_left_edge(fig, "output", r, c, "current output"), export.MP4_SCALE)
+        colour = pixel(frames[k], outline_left_edge(fig, "output", r, c, "current output"), scale)
         assert max(abs(a - b) for a, b in zip(colour, ACTIVE)) < 40, (k, colour)  # lossy codec: near black
 
 
@@ -216,3 +218,19 @@ def test_a_step_outside_the_animation_is_refused_with_the_range():
     fig = export.lesson_figure("window", conv_trace(), 0)
     with pytest.raises(ValueError, match=r"step 25 is outside 0\.\.24"):
         export.still_svg(fig, 25)
+
+
+def test_mp4_scale_keeps_videos_within_full_hd_and_never_below_the_chart():
+    wide = Board(export.lesson_figure("window", conv_trace(size=12), 0))
+    scale = export.mp4_scale(wide)
+    assert 1 <= scale <= 2
+    assert wide.width * scale <= 1920 and wide.height * scale <= 1080 or scale == 1
+
+
+def test_too_long_animations_are_refused_with_the_limit_and_the_count():
+    trace = conv_trace(size=26)  # 676 steps: more than a GIF holds
+    fig = export.lesson_figure("window", trace, 0)
+    with pytest.raises(ValueError, match=r"a GIF holds at most 625 steps; this animation has 676"):
+        export.animation_gif(fig)
+    with pytest.raises(ValueError, match=r"an MP4 holds at most 2500 steps; this animation has 2601"):
+        export.check_length("mp4", 2601)

@@ -159,3 +159,19 @@ def test_the_transposed_lessons_views_offer_downloads(app_test):
     at.button(key="ct_scatter_export_gif_prepare").click().run()
     assert not at.exception
     assert any(label.startswith("GIF (") for label in labels(at))
+
+
+def test_a_lesson_too_long_for_a_gif_says_so_on_a_disabled_button(app_test):
+    # ConvTranspose2d 12x12, kernel 7, stride 4: a 51x51 output, 2601 steps (more than a GIF or an MP4 holds)
+    query = {"ct_in_h": "12", "ct_in_w": "12", "ct_k_h": "7", "ct_k_w": "7", "ct_s_h": "4", "ct_s_w": "4",
+             "ct_p_h": "0", "ct_p_w": "0"}
+    at = app_test(page="pages/lessons/conv_transpose2d.py", query_params=query, run=False)
+    at.session_state["ct_window_export_open"] = True
+    at.run()
+    assert not at.exception
+    buttons = {b.key: b for b in at.button if b.key and b.key.startswith("ct_window_export")}
+    gif = buttons["ct_window_export_gif_prepare"]
+    assert gif.disabled and gif.label == "GIF: too long"
+    assert "a GIF holds at most 625 steps; this animation has 2601" in gif.help.replace("A GIF", "a GIF")
+    assert buttons["ct_window_export_mp4_prepare"].disabled
+    assert labels(at) == ["PNG", "SVG"]  # one step still exports

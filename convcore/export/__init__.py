@@ -20,11 +20,15 @@ from .scene import Board, is_board
 from .svg import to_svg
 
 __all__ = ["lesson_figure", "animation_gif", "animation_mp4", "still_png", "still_svg", "is_board", "Board",
-           "FPS_CHOICES", "GIF_SCALE", "MP4_SCALE", "STILL_SCALE"]
+           "check_length", "mp4_scale", "FPS_CHOICES", "GIF_SCALE", "MP4_SCALE", "MP4_FRAME", "STILL_SCALE", "MAX_STEPS"]
 
 GIF_SCALE = 1  # GIFs at the chart's size: small files for a web page or a slide
-MP4_SCALE = 2  # videos at twice the chart's pixels: sharp when a projector scales them up
-STILL_SCALE = 2  # PNGs likewise (a slide or a document scales them down)
+MP4_SCALE = 2  # videos at up to twice the chart's pixels (sharp on a projector), within MP4_FRAME
+MP4_FRAME = (1920, 1080)  # Full HD: what a slide shows; larger videos only cost time and size
+STILL_SCALE = 2  # PNGs at twice the chart's pixels (a slide or a document scales them down)
+# The longest animations a file holds: a GIF keeps every frame in memory while it is written (~0.35 MB a frame at
+# the lessons' size), an MP4 streams its frames (about 15 ms a frame at twice the size, so ~40 s at the cap)
+MAX_STEPS = {"gif": 625, "mp4": 2500}
 
 
 def lesson_figure(view: str, trace, step: int = 0, *, max_width: int = 820, max_height: int = 430) -> go.Figure:
@@ -52,15 +56,31 @@ def _colours(board: Board) -> list[tuple]:
     return list(found)
 
 
+def check_length(kind: str, n_steps: int) -> None:
+    """ValueError naming the limit when an animation has more steps than a `kind` file holds (MAX_STEPS)."""
+    if n_steps > MAX_STEPS[kind]:
+        raise ValueError(f"a{'n' if kind == 'mp4' else ''} {kind.upper()} holds at most {MAX_STEPS[kind]} steps; this "
+                         f"animation has {n_steps}")
+
+
+def mp4_scale(board: Board) -> float:
+    """Twice the chart's pixels, less if that would pass MP4_FRAME (never below the chart's own size)."""
+    return max(1.0, min(MP4_SCALE, MP4_FRAME[0] / board.width, MP4_FRAME[1] / board.height))
+
+
 def animation_gif(fig, fps: float = 2, *, scale: float = GIF_SCALE, progress=None) -> bytes:
     """Every step of the figure (one frame for a still figure) as a looping GIF."""
     board = Board(fig)
+    check_length("gif", board.n_steps)
     return gif_bytes(raster.frames(board, scale), fps, _colours(board), progress)
 
 
-def animation_mp4(fig, fps: int = 2, *, scale: float = MP4_SCALE, progress=None) -> bytes:
-    """Every step of the figure as an H.264 MP4 (yuv420p: plays in PowerPoint, Keynote, Google Slides)."""
-    return mp4_bytes(raster.frames(Board(fig), scale), fps, progress)
+def animation_mp4(fig, fps: int = 2, *, scale: float | None = None, progress=None) -> bytes:
+    """Every step of the figure as an H.264 MP4 (yuv420p: plays in PowerPoint, Keynote, Google Slides), at
+    `scale` times the chart's pixels (default mp4_scale: up to twice, within Full HD)."""
+    board = Board(fig)
+    check_length("mp4", board.n_steps)
+    return mp4_bytes(raster.frames(board, mp4_scale(board) if scale is None else scale), fps, progress)
 
 
 def still_png(fig, step: int | None = None, *, scale: float = STILL_SCALE) -> bytes:

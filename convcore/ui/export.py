@@ -79,10 +79,17 @@ def fps_choice(key: str) -> int:
 def _animation_button(kind: str, key: str, name: str, config: Hashable, fps: int, make: Callable,
                       n_steps: int) -> None:
     """'Prepare GIF' (or MP4) until this configuration's file exists; then its download button."""
+    label = kind.upper()
+    try:
+        export.check_length(kind, n_steps)
+    except ValueError as err:  # too long for this format: say so on the button, with the numbers
+        st.button(f"{label}: too long", key=f"{key}_{kind}_prepare", icon=":material/block:", width="stretch",
+                  disabled=True, help=f"{str(err)[:1].upper()}{str(err)[1:]}. Use "
+                                      f"{'the MP4' if kind == 'gif' else 'a smaller input, kernel or stride'}.")
+        return
     ready = st.session_state.setdefault(f"{key}_ready", {})
     token = _token(config, fps)
     file_name = f"{name}-{fps}fps.{kind}"
-    label = kind.upper()
     if ready.get(kind) != token:
         if not st.button(f"Prepare {label}", key=f"{key}_{kind}_prepare", icon=":material/movie:", width="stretch",
                          help=f"Render the {n_steps} steps as {'an' if kind == 'mp4' else 'a'} {label} "
