@@ -34,11 +34,13 @@ from .lesson_text import (VIEW_NOTES, axis_numbers, demo_output_padding, extra_c
                           output_padding_rows, output_padding_story, output_padding_table, overlap_story, parse_cell,
                           scatter_lines, window_arithmetic)
 from .panels import forward, run_engine, shape_panel
+from . import present
 from .params import conv_params
 from .url_state import choice, note_bad_url_value, set_url_value, show_url_notes, url_int, widget_key
 from .values import value_picker
 
 FIGURE_SIZE = {"max_width": 820, "max_height": 430}  # pixels: fits the main column at 1280x720
+TABS_HEIGHT = 56  # pixels the ConvTranspose2d lesson's tabs take above its figures (presentation mode)
 
 
 # --- cached engine calls ------------------------------------------------------------------------------------------
@@ -127,10 +129,10 @@ def step_controls(prefix: str, n_steps: int, label_of: Callable[[int], str], nam
     """
     step = current_step(prefix, n_steps, name)
     last = max(n_steps - 1, 0)
-    buttons = (("first", ":material/first_page:", -n_steps, step == 0, f"First {noun}", None),
+    buttons = (("first", ":material/first_page:", -n_steps, step == 0, f"First {noun} (Home)", "Home"),
                ("prev", ":material/chevron_left:", -1, step == 0, f"Previous {noun} (←)", "Left"),
                ("next", ":material/chevron_right:", 1, step == last, f"Next {noun} (→)", "Right"),
-               ("last", ":material/last_page:", n_steps, step == last, f"Last {noun}", None))
+               ("last", ":material/last_page:", n_steps, step == last, f"Last {noun} (End)", "End"))
     cols = st.columns([1, 1, 1, 1, 2, 8] if scrub else [1, 1, 1, 1, 10], vertical_alignment="center", gap="small")
     for col, (what, icon, delta, disabled, help_text, shortcut) in zip(cols, buttons):
         with col:
@@ -147,7 +149,8 @@ def step_controls(prefix: str, n_steps: int, label_of: Callable[[int], str], nam
             st.select_slider(f"{noun.capitalize()}", options=range(n_steps), format_func=label_of, key=slider_key,
                              on_change=_from_slider, args=(prefix, name), label_visibility="collapsed")
         else:
-            st.markdown(f"**Step {label_of(step)}** (of {n_steps}): its arithmetic is below; ← → step")
+            where = "in the figure" if present.active() else "below"
+            st.markdown(f"**Step {label_of(step)}** (of {n_steps}): its arithmetic is {where}; space plays, ← → step")
     return step
 
 
@@ -163,7 +166,8 @@ def setup(prefix: str, defaults: dict, transposed: bool = False):
         x = value_picker(prefix, "x", "Input", cfg.input_shape)
         w = value_picker(prefix, "w", "Kernel (weight)", cfg.weight_shape, kind="weight")
         b = value_picker(prefix, "b", "Bias", cfg.bias_shape, kind="weight") if cfg.bias else None
-    shape_line(cfg)
+    if not present.active():
+        shape_line(cfg)
     if not is_valid(cfg):
         shape_panel(cfg)  # the error (rule and numbers) and the shapes; the controls keep every setting
         st.stop()
@@ -233,30 +237,33 @@ def matrix_view(cfg: ConvConfig, x, w, b, out_channel: int):
 
 
 def view_figure(view: str, cfg: ConvConfig, x, w, b, out_channel: int, step: int,
-                focus: tuple[int, int] | None = None):
+                focus: tuple[int, int] | None = None, screen: present.Screen | None = None):
     """A view's animated figure opened at `step`: the configuration's figure, built once, moved to the step
     (at_step: the same JSON as building it there, in a fraction of a millisecond instead of 10-70 ms). The same
     arguments give the very same figure, so an unrelated rerun sends identical JSON and a paused animation stays
-    put. A figure without browser frames (too many steps) is built at its step."""
-    base = _view_figure(view, cfg, x, w, b, out_channel, 0, focus)
+    put. A figure without browser frames (too many steps) is built at its step. In presentation mode the figure
+    is built for the projector's `screen`."""
+    base = _view_figure(view, cfg, x, w, b, out_channel, 0, focus, screen)
     if is_animated(base):
         return at_step(base, step)
-    return _view_figure(view, cfg, x, w, b, out_channel, step, focus)
+    return _view_figure(view, cfg, x, w, b, out_channel, step, focus, screen)
 
 
 @st.cache_resource(show_spinner=False, max_entries=48)
 def _view_figure(view: str, cfg: ConvConfig, x, w, b, out_channel: int, step: int,
-                 focus: tuple[int, int] | None = None):
+                 focus: tuple[int, int] | None = None, screen: present.Screen | None = None):
     """A view's figure built at `step` (cached)."""
+    size = FIGURE_SIZE if screen is None else screen.figure_size(TABS_HEIGHT if cfg.transposed else 0)
     if view == "window":
         trace = window_trace(cfg, x, w, b, out_channel)
         draw = zero_insertion_figure if cfg.transposed else conv2d_figure
-        fig = draw(trace, step, focus_input=focus, **FIGURE_SIZE)
+        fig = draw(trace, step, focus_input=focus, **size)
     elif view == "scatter":
-        fig = scatter_figure(transpose_trace(cfg, x, w, b, out_channel), step, **FIGURE_SIZE)
+        fig = scatter_figure(transpose_trace(cfg, x, w, b, out_channel), step, **size)
     else:
         fig = matrix_figure(transpose_trace(cfg, x, w, b, out_channel), step,
-                            view=matrix_view(cfg, x, w, b, out_channel), **{**FIGURE_SIZE, "max_height": 600})
+                            view=matrix_view(cfg, x, w, b, out_channel),
+                            **({**size, "max_height": 600} if screen is None else size))
     return sent_once(clickable_frames(fig))
 
 
@@ -346,7 +353,8 @@ def _view_body(prefix: str, view: str, cfg: ConvConfig, x, w, b, out_channel: in
             ss[playing_key] = False
     show_url_notes()
     try:
-        fig = view_figure(view, cfg, x, w, b, out_channel, step, focus if view == "window" else None)
+        fig = view_figure(view, cfg, x, w, b, out_channel, step, focus if view == "window" else None,
+                          present.screen())
     except ValueError as err:  # only the matrix view has a size limit (C grows as input pixels x output pixels)
         if view != "matrix":
             raise
@@ -367,6 +375,8 @@ def _view_body(prefix: str, view: str, cfg: ConvConfig, x, w, b, out_channel: in
                    f"slider, Play on the server, or click a cell.")
     if view == "window" and focus is not None:
         focus_panel(prefix, trace, focus)
+    if present.active():  # the figure's own arithmetic line is all a projected slide has room for
+        return
     if cfg.transposed:
         st.caption(VIEW_NOTES["zero insertion" if view == "window" else view])
     arithmetic_panel(*step_arithmetic(view, cfg, x, w, b, out_channel, step))

@@ -11,12 +11,13 @@ import plotly.graph_objects as go
 
 from . import palette as P
 
-__all__ = ["FRAME_CAP", "FRAME_POINT_CAP", "SPEEDS_MS", "frames_fit", "build_figure", "is_animated"]
+__all__ = ["FRAME_CAP", "FRAME_POINT_CAP", "SPEEDS_MS", "frames_fit", "build_figure", "is_animated", "chrome_height"]
 
 FRAME_CAP = 400  # frames per figure; past this the browser takes seconds to load the figure
 FRAME_POINT_CAP = 120_000  # coordinates and texts in all frames together (keeps the JSON under ~1 MB)
 SPEEDS_MS = (1000, 500, 250, 100)  # frame durations offered by the speed menu
-CONTROLS_HEIGHT = 96  # pixels under the plot for the buttons and the slider
+CONTROLS_HEIGHT = 96  # pixels under the plot for the buttons and the slider (default fonts: see Fonts.px)
+LEGEND_HEIGHT = 34  # pixels above the plot for a legend's row (default fonts)
 
 
 def frames_fit(n_steps: int, points_per_step: int = 0, max_frames: int | None = FRAME_CAP) -> bool:
@@ -42,11 +43,16 @@ def _animate_args(names, duration: int, from_current: bool = False) -> list:
     return [names, opts]
 
 
-def _controls(step: int, labels: list[str], frame_ms: int) -> dict:
-    font = {"size": P.LABEL_FONT, "family": P.FONT_FAMILY, "color": P.TEXT}
+def chrome_height(animated: bool, legend: bool, fonts: P.Fonts = P.FONTS) -> int:
+    """Pixels build_figure adds to the plot: the controls under it, a legend's row above it."""
+    return fonts.px(CONTROLS_HEIGHT) * animated + fonts.px(LEGEND_HEIGHT) * legend
+
+
+def _controls(step: int, labels: list[str], frame_ms: int, fonts: P.Fonts) -> dict:
+    font = {"size": fonts.label, "family": P.FONT_FAMILY, "color": P.TEXT}
     buttons = {
         "type": "buttons", "direction": "left", "showactive": False, "x": 0.0, "y": 0, "xanchor": "left",
-        "yanchor": "top", "pad": {"t": 44, "r": 6}, "font": font, "bgcolor": "#F2F2F2", "bordercolor": P.GRID_EDGE,
+        "yanchor": "top", "pad": {"t": fonts.px(44), "r": 6}, "font": font, "bgcolor": "#F2F2F2", "bordercolor": P.GRID_EDGE,
         "buttons": [
             {"label": "▶ Play", "method": "animate", "args": _animate_args(None, frame_ms, True)},
             {"label": "❚❚ Pause", "method": "animate", "args": _animate_args([None], 0)},
@@ -55,7 +61,7 @@ def _controls(step: int, labels: list[str], frame_ms: int) -> dict:
     active = min(range(len(SPEEDS_MS)), key=lambda i: abs(SPEEDS_MS[i] - frame_ms))
     speeds = {
         "type": "dropdown", "direction": "up", "showactive": True, "active": active, "x": 0.0, "y": 0,
-        "xanchor": "left", "yanchor": "top", "pad": {"t": 44, "l": 196}, "font": font, "bgcolor": "#F2F2F2",
+        "xanchor": "left", "yanchor": "top", "pad": {"t": fonts.px(44), "l": fonts.px(196)}, "font": font, "bgcolor": "#F2F2F2",
         "bordercolor": P.GRID_EDGE,
         "buttons": [{"label": f"▶ {1000 / ms:g} step{'' if ms == 1000 else 's'}/s", "method": "animate",
                      "args": _animate_args(None, ms, True)} for ms in SPEEDS_MS],
@@ -63,7 +69,7 @@ def _controls(step: int, labels: list[str], frame_ms: int) -> dict:
     slider = {
         "active": step, "x": 0.0, "len": 1.0, "y": 0, "yanchor": "top", "xanchor": "left", "pad": {"t": 4, "b": 0},
         "currentvalue": {"prefix": "step ", "visible": True, "xanchor": "right", "offset": 6,
-                         "font": {"size": P.LABEL_FONT, "family": P.FONT_FAMILY, "color": P.TEXT}},
+                         "font": font},
         # tick labels hidden (they would collide); the current step's label shows above the slider
         "font": {"size": 1, "color": "rgba(0,0,0,0)"}, "ticklen": 0, "minorticklen": 0, "transition": {"duration": 0},
         "steps": [{"label": label, "method": "animate", "args": _animate_args([str(i)], 0)}
@@ -74,32 +80,33 @@ def _controls(step: int, labels: list[str], frame_ms: int) -> dict:
 
 def build_figure(traces: list[dict], width: int, height: int, *, frames: list[dict] | None = None, step: int = 0,
                  labels: list[str] | None = None, frame_ms: int = 500, meta: dict | None = None,
-                 legend: bool = False) -> go.Figure:
-    """The figure: pixel axes (y down), fixed size, and with frames the animation controls.
+                 legend: bool = False, fonts: P.Fonts = P.FONTS) -> go.Figure:
+    """The figure: pixel axes (y down), fixed size, and with frames the animation controls (sized for `fonts`).
 
     `frames` are dicts {"name", "traces", "data"} for steps 0..S-1; they are stored starting at `step` (then
     wrapping round) so that Play, pressed first, continues from the step the figure opens at.
     """
     animated = bool(frames)
     plot_h = height
+    legend_h = chrome_height(False, legend, fonts)
     layout = {
         "width": width,
-        "height": plot_h + (CONTROLS_HEIGHT if animated else 0) + (34 if legend else 0),
+        "height": plot_h + chrome_height(animated, legend, fonts),
         "autosize": False,
-        "margin": {"l": 0, "r": 0, "t": 34 if legend else 0, "b": CONTROLS_HEIGHT if animated else 0, "pad": 0},
+        "margin": {"l": 0, "r": 0, "t": legend_h, "b": chrome_height(animated, False, fonts), "pad": 0},
         "xaxis": {"range": [0, width], "visible": False, "fixedrange": True},
         "yaxis": {"range": [plot_h, 0], "visible": False, "fixedrange": True},
         "plot_bgcolor": "#FFFFFF", "paper_bgcolor": "#FFFFFF",
-        "font": {"family": P.FONT_FAMILY, "size": P.LABEL_FONT, "color": P.TEXT},
-        "hoverlabel": {"font": {"size": P.LABEL_FONT, "family": P.FONT_FAMILY}},
+        "font": {"family": P.FONT_FAMILY, "size": fonts.label, "color": P.TEXT},
+        "hoverlabel": {"font": {"size": fonts.label, "family": P.FONT_FAMILY}},
         "showlegend": legend, "clickmode": "event+select", "dragmode": False,
         "meta": {"animated": animated, "step": step, "frame_cap": FRAME_CAP, **(meta or {})},
     }
     if legend:
         layout["legend"] = {"orientation": "h", "x": 0, "y": 1, "xanchor": "left", "yanchor": "bottom",
-                            "font": {"size": P.LABEL_FONT}, "itemclick": False, "itemdoubleclick": False}
+                            "font": {"size": fonts.label}, "itemclick": False, "itemdoubleclick": False}
     if animated:
-        layout.update(_controls(step, labels or [str(i) for i in range(len(frames))], frame_ms))
+        layout.update(_controls(step, labels or [str(i) for i in range(len(frames))], frame_ms, fonts))
     # unvalidated: plotly's per-point validation costs ~0.1 s a figure; the tests validate every kind of figure
     fig = go.Figure(data=traces, layout=layout, _validate=False)
     if animated:

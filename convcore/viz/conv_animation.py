@@ -13,14 +13,14 @@ import plotly.graph_objects as go
 from ..trace.text import StepText, format_number
 from ..trace.window import CellKind, WindowTrace
 from . import palette as P
-from .animation import CONTROLS_HEIGHT, FRAME_CAP, build_figure, frames_fit
+from .animation import FRAME_CAP, build_figure, chrome_height, frames_fit
 from .grids import Board, Placed, Slot, cell_trace, label_traces, layout_board, outline_trace, polygon_trace, text_trace, value_texts
 
 __all__ = ["conv2d_figure", "zero_insertion_figure", "window_figure", "GRID_KEYS"]
 
-EQUATION_STRIP = 34  # pixels under the grids for the arithmetic line
+EQUATION_STRIP = 34  # pixels under the grids for the arithmetic line (default fonts: see Fonts.px)
 MARGIN_EQ = 10  # the arithmetic line's left margin
-MIN_ANIMATED_WIDTH = 660  # room for the buttons, the speed menu and the slider
+MIN_ANIMATED_WIDTH = 660  # room for the buttons, the speed menu and the slider (default fonts)
 
 # customdata grid names, per op: what a click on each grid means
 GRID_KEYS = {
@@ -160,14 +160,15 @@ def _output_padding(trace: WindowTrace) -> tuple[int, int]:
     return int((kinds[:, 0] == CellKind.OUTPUT_PADDING).sum()), int((kinds[0, :] == CellKind.OUTPUT_PADDING).sum())
 
 
-def _legend(trace: WindowTrace, separate_grid: bool) -> list[dict]:
+def _legend(trace: WindowTrace, separate_grid: bool, fonts: P.Fonts) -> list[dict]:
     present = set(np.unique(trace.grid_kinds).tolist()) if separate_grid else set()
     items = []
 
     def key(name, fill, edge, width, symbol="square"):
         items.append({"type": "scatter", "mode": "markers", "x": [None], "y": [None], "name": name,
                       "showlegend": True, "hoverinfo": "skip",
-                      "marker": {"symbol": symbol, "size": 16, "color": fill, "line": {"color": edge, "width": width}}})
+                      "marker": {"symbol": symbol, "size": fonts.px(16), "color": fill,
+                                 "line": {"color": edge, "width": width}}})
 
     if CellKind.PADDING in present:
         what = "zeros" if trace.padding_mode == "zeros" else f"{trace.padding_mode}: copies of input cells"
@@ -258,7 +259,7 @@ class _Mover:
         # a staircase polygon over the output cells after each step
         self.mask = (np.stack([x_c, x1, x1, x0, x0, x_c, x_c], 1).tolist(),
                      np.stack([y_top, y_top, y_end, y_end, y_mid, y_mid, y_top], 1).tolist())
-        self.max_chars = max(20, int((width - 2 * MARGIN_EQ) / (0.6 * P.EQUATION_FONT)))
+        self.max_chars = max(20, int((width - 2 * MARGIN_EQ) / (0.6 * board.fonts.equation)))
         self.text = StepText(trace, digits=3, times="·")
         self.inputs = inputs
 
@@ -296,8 +297,9 @@ class _Mover:
         if self.inputs:
             parts.append(outline_trace(*next(pairs), cell, P.ACTIVE, 3, name="cells read"))
         parts.append(outline_trace(*next(pairs), cell + 2, P.ACTIVE, 4, name="current output"))
-        x, y = MARGIN_EQ, self.board.bottom_y + EQUATION_STRIP // 2
-        parts.append(text_trace([x], [y], [self._equation(step)], size=P.EQUATION_FONT, colour=P.TEXT,
+        fonts = self.board.fonts
+        x, y = MARGIN_EQ, self.board.bottom_y + fonts.px(EQUATION_STRIP) // 2
+        parts.append(text_trace([x], [y], [self._equation(step)], size=fonts.equation, colour=P.TEXT,
                                 position="middle right", name="arithmetic"))
         return parts
 
@@ -314,24 +316,26 @@ class _Mover:
 
 def window_figure(trace: WindowTrace, step: int = 0, *, max_width: int = 900, max_height: int = 540,
                   show_input: bool | None = None, focus_input: tuple[int, int] | None = None, animate: bool = True,
-                  max_frames: int | None = FRAME_CAP, frame_ms: int = 500) -> go.Figure:
+                  max_frames: int | None = FRAME_CAP, frame_ms: int = 500, fonts: P.Fonts = P.FONTS) -> go.Figure:
     """The animated sliding window of a WindowTrace, opened at `step`.
 
     max_width/max_height bound the whole figure in pixels (controls and legend included); show_input adds the
     input grid beside the padded one (default: for a single input channel, when it fits without shrinking the
     cells below 16 px); focus_input=(row, col) marks an input cell, the padded cells that copy it and the output
     cells it feeds. Frames only when animate and the steps fit max_frames; layout.meta["animated"] tells which.
+    fonts: the text sizes (larger for a projector); the cells then grow to hold the values.
     """
     step = trace.check_step(step)
     separate_grid = trace.grid.shape != trace.input.shape or bool((trace.grid_kinds != CellKind.REAL).any())
     many = len(trace.in_channels) > 1
     animated = animate and frames_fit(trace.n_steps, 0, max_frames)
-    room = max_height - (CONTROLS_HEIGHT if animated else 0) - 34
-    min_width = MIN_ANIMATED_WIDTH if animated else 0
+    room = max_height - chrome_height(animated, True, fonts)
+    min_width = fonts.px(MIN_ANIMATED_WIDTH) if animated else 0
 
     def best(with_input: bool) -> Board:  # stacked channels, or side by side when that gives larger cells
-        return max((layout_board(_slots(trace, with_input, separate_grid, side), max_width, room, bottom=EQUATION_STRIP,
-                                 min_width=min_width, readable=P.CELL_READABLE)
+        return max((layout_board(_slots(trace, with_input, separate_grid, side), max_width, room,
+                                 bottom=fonts.px(EQUATION_STRIP), min_width=min_width, readable=P.CELL_READABLE,
+                                 fonts=fonts)
                     for side in ((False, True) if many else (False,))),
                    key=lambda b: b.cell)
 
@@ -345,9 +349,9 @@ def window_figure(trace: WindowTrace, step: int = 0, *, max_width: int = 900, ma
     else:
         show_input = bool(show_input)
         board = best(show_input)
-    width = max(board.width, MIN_ANIMATED_WIDTH if animated else 0)
+    width = max(board.width, min_width)
     mover = _Mover(trace, board, show_input, separate_grid, width)
-    legend = _legend(trace, separate_grid)
+    legend = _legend(trace, separate_grid, fonts)
     static = _static_traces(trace, board, show_input, separate_grid) + label_traces(board) + legend
     moving = mover.traces(step)
     traces = static + moving
@@ -360,4 +364,4 @@ def window_figure(trace: WindowTrace, step: int = 0, *, max_width: int = 900, ma
         labels = [f"{s} · out[{r},{c}]" for s, (r, c) in enumerate(zip(trace.out_rows.tolist(), trace.out_cols.tolist()))]
     meta = {"op": trace.op, "view": "window", "n_steps": trace.n_steps, "grids": list(GRID_KEYS[trace.op].values())}
     return build_figure(traces, width, board.height, frames=frames, step=step, labels=labels, frame_ms=frame_ms,
-                        meta=meta, legend=bool(legend))
+                        meta=meta, legend=bool(legend), fonts=fonts)

@@ -15,7 +15,7 @@ import numpy as np
 from ..trace.text import format_number
 from . import palette as P
 
-HEADER = P.TITLE_FONT + 8 + P.LABEL_FONT + 4  # title line + column numbers above a grid
+HEADER = P.TITLE_FONT + 8 + P.LABEL_FONT + 4  # title line + column numbers above a grid (default fonts)
 COL_GAP, BAND_GAP, MARGIN = 30, 16, 8
 TALLER = 3  # layout_board grows a board at most this many times its max_height to keep its cells readable
 
@@ -44,6 +44,7 @@ class Placed:
     x0: int
     y0: int
     cell: int
+    fonts: P.Fonts = P.FONTS
 
     def xs(self, cols) -> list[int]:
         h = self.cell // 2
@@ -66,31 +67,42 @@ class Board:
     height: int
     cell: int
     bottom_y: int  # top of the free strip under the grids (for the equation line)
+    fonts: P.Fonts = P.FONTS
 
     def __getitem__(self, key) -> Placed:
         return self.grids[key if isinstance(key, tuple) else (key, 0)]
 
 
-def _label_width(slot: Slot) -> int:
-    return (len(str(max(slot.rows - 1, 0))) * 9 + 10) if slot.row_labels else 0
+def header(fonts: P.Fonts) -> int:
+    """Pixels above a grid: its title line and its column numbers."""
+    return fonts.title + 8 + fonts.label + 4
 
 
-def _title_width(slot: Slot) -> int:
-    return int(len(slot.title) * 0.6 * P.TITLE_FONT) + 4
+def _digit_width(fonts: P.Fonts) -> int:
+    return round(0.64 * fonts.label)  # DejaVu's digits are 0.636 em
 
 
-def _measure(slots: list[Slot], cell: int):
+def _label_width(slot: Slot, fonts: P.Fonts) -> int:
+    return (len(str(max(slot.rows - 1, 0))) * _digit_width(fonts) + 10) if slot.row_labels else 0
+
+
+def _title_width(slot: Slot, fonts: P.Fonts) -> int:
+    return int(len(slot.title) * 0.6 * fonts.title) + 4
+
+
+def _measure(slots: list[Slot], cell: int, fonts: P.Fonts):
+    head = header(fonts)
     n_cols = max(s.column for s in slots) + 1
     n_bands = max(s.band + s.span - 1 for s in slots) + 1
-    label_w = [max((_label_width(s) for s in slots if s.column == j), default=0) for j in range(n_cols)]
+    label_w = [max((_label_width(s, fonts) for s in slots if s.column == j), default=0) for j in range(n_cols)]
     grid_w = [max((s.cols * cell for s in slots if s.column == j), default=0) for j in range(n_cols)]
-    title_w = [max((_title_width(s) for s in slots if s.column == j), default=0) for j in range(n_cols)]
+    title_w = [max((_title_width(s, fonts) for s in slots if s.column == j), default=0) for j in range(n_cols)]
     col_w = [max(label_w[j] + grid_w[j], title_w[j] - COL_GAP) for j in range(n_cols)]  # titles may reach into gaps
-    band_h = [max((HEADER + s.rows * cell for s in slots if s.band == b and s.span == 1), default=0) for b in range(n_bands)]
+    band_h = [max((head + s.rows * cell for s in slots if s.band == b and s.span == 1), default=0) for b in range(n_bands)]
     for s in slots:  # a grid spanning bands may need them taller
         bands = range(s.band, s.band + s.span)
         have = sum(band_h[b] for b in bands) + BAND_GAP * (s.span - 1)
-        need = HEADER + s.rows * cell
+        need = head + s.rows * cell
         if need > have:
             band_h[bands[-1]] += need - have
     width = 2 * MARGIN + sum(col_w) + COL_GAP * (n_cols - 1)
@@ -99,25 +111,28 @@ def _measure(slots: list[Slot], cell: int):
 
 
 def layout_board(slots: list[Slot], max_width: int, max_height: int, bottom: int = 0, min_width: int = 0,
-                 cell_max: int = P.CELL_MAX, readable: int = 0) -> Board:
-    """Place the slots in a table, with the largest even cell size (<= cell_max) that fits max_width x max_height.
+                 cell_max: int | None = None, readable: int = 0, fonts: P.Fonts = P.FONTS) -> Board:
+    """Place the slots in a table, with the largest even cell size (<= cell_max, by default CELL_MAX grown with the
+    fonts) that fits max_width x max_height.
 
     `bottom` pixels stay free under the grids; the board is at least min_width wide (grids centred). When that cell
     would be smaller than `readable` pixels, the board takes the largest cell up to `readable` that fits max_width
-    and up to TALLER x max_height instead (several stacked channels: a page to scroll beats specks).
+    and up to TALLER x max_height instead (several stacked channels: a page to scroll beats specks). `fonts` sizes
+    the titles and numbers (and the cells' values: cell_trace and label_traces read them from the board).
     """
+    cell_max = fonts.px(P.CELL_MAX) if cell_max is None else cell_max
     cell = max(P.CELL_MIN, cell_max - cell_max % 2)
     while cell > P.CELL_MIN:
-        width, height, *_ = _measure(slots, cell)
+        width, height, *_ = _measure(slots, cell, fonts)
         if width <= max_width and height + bottom <= max_height:
             break
         cell -= 2
     while cell < readable:
-        width, height, *_ = _measure(slots, cell + 2)
+        width, height, *_ = _measure(slots, cell + 2, fonts)
         if width > max_width or height + bottom > TALLER * max_height:
             break
         cell += 2
-    width, height, label_w, col_w, band_h = _measure(slots, cell)
+    width, height, label_w, col_w, band_h = _measure(slots, cell, fonts)
     shift = max(0, (min_width - width) // 2)
     col_x = [shift + MARGIN + sum(col_w[:j]) + COL_GAP * j for j in range(len(col_w))]
     band_y = [MARGIN + sum(band_h[:b]) + BAND_GAP * b for b in range(len(band_h))]
@@ -126,9 +141,10 @@ def layout_board(slots: list[Slot], max_width: int, max_height: int, bottom: int
         free = col_w[s.column] - label_w[s.column] - s.cols * cell
         x0 = col_x[s.column] + label_w[s.column] + free // 2
         span_h = sum(band_h[s.band : s.band + s.span]) + BAND_GAP * (s.span - 1)
-        y0 = band_y[s.band] + HEADER + (span_h - HEADER - s.rows * cell) // 2 if s.span > 1 else band_y[s.band] + HEADER
-        grids[(s.key, s.channel)] = Placed(s, int(x0), int(y0), cell)
-    return Board(grids, max(width + 2 * shift, min_width), height + bottom, cell, height)
+        head = header(fonts)
+        y0 = band_y[s.band] + head + (span_h - head - s.rows * cell) // 2 if s.span > 1 else band_y[s.band] + head
+        grids[(s.key, s.channel)] = Placed(s, int(x0), int(y0), cell, fonts)
+    return Board(grids, max(width + 2 * shift, min_width), height + bottom, cell, height, fonts)
 
 
 # ---- trace dicts -------------------------------------------------------------------------------------------------
@@ -160,13 +176,13 @@ def cell_trace(g: Placed, rows, cols, *, values=None, limit: float = 1.0, fill: 
     if texts is not None:
         texts = list(texts)
         if show_text is None:  # each value where it fits (the others on hover)
-            texts = [t if P.text_fits([t], g.cell) else "" for t in texts]
+            texts = [t if P.text_fits([t], g.cell, g.fonts.value) else "" for t in texts]
             show_text = any(texts)
         if show_text:
             trace["text"] = texts
             if text_colour is None:
                 text_colour = P.text_colours(values, limit, sequential) if values is not None else P.TEXT
-            trace["textfont"] = {"size": P.VALUE_FONT, "color": text_colour, "family": P.FONT_FAMILY}
+            trace["textfont"] = {"size": g.fonts.value, "color": text_colour, "family": P.FONT_FAMILY}
     trace["mode"] = "markers+text" if "text" in trace else "markers"
     if hover is not None:
         trace["hovertext"] = list(hover)
@@ -214,32 +230,34 @@ def text_trace(xs: list, ys: list, texts: list, *, size: int = P.LABEL_FONT, col
 
 def label_traces(board: Board) -> list[dict]:
     """Titles above the grids and their row / column numbers (thinned where they would collide)."""
+    fonts = board.fonts
+    digit = _digit_width(fonts)
     tx, ty, tt = [], [], []
     cx, cy, ct = [], [], []
     for g in board.grids.values():
         s, c = g.slot, g.cell
         tx.append(g.x0 + s.cols * c // 2)
-        ty.append(g.y0 - HEADER + P.TITLE_FONT // 2 + 2)
+        ty.append(g.y0 - header(fonts) + fonts.title // 2 + 2)
         tt.append(s.title)
         if s.col_labels:
-            every = _every(s.cols - 1, c)
+            every = _every(s.cols - 1, c, digit)
             cols = [j for j in range(s.cols) if j % every == 0]
             cx += g.xs(cols)
-            cy += [g.y0 - P.LABEL_FONT // 2 - 3] * len(cols)
+            cy += [g.y0 - fonts.label // 2 - 3] * len(cols)
             ct += [str(j) for j in cols]
         if s.row_labels:
-            every = _every(s.rows - 1, c)
+            every = _every(s.rows - 1, c, digit)
             rows = [i for i in range(s.rows) if i % every == 0]
-            cx += [g.x0 - 5 - 4 * len(str(i)) for i in rows]
+            cx += [g.x0 - 5 - digit // 2 * len(str(i)) for i in rows]
             cy += g.ys(rows)
             ct += [str(i) for i in rows]
-    return [text_trace(tx, ty, tt, size=P.TITLE_FONT, colour=P.TEXT, name="titles"),
-            text_trace(cx, cy, ct, name="coordinates")]
+    return [text_trace(tx, ty, tt, size=fonts.title, colour=P.TEXT, name="titles"),
+            text_trace(cx, cy, ct, size=fonts.label, name="coordinates")]
 
 
-def _every(largest: int, cell: int) -> int:
-    """Label every k-th index so that numbers of this many digits do not overlap."""
-    need = len(str(max(largest, 0))) * 9 + 4
+def _every(largest: int, cell: int, digit: int = 9) -> int:
+    """Label every k-th index so that numbers of this many digits (`digit` pixels each) do not overlap."""
+    need = len(str(max(largest, 0))) * digit + 4
     k = max(1, math.ceil(need / max(cell, 1)))
     for nice in (1, 2, 5, 10, 20, 50, 100):
         if nice >= k:

@@ -1,6 +1,8 @@
 """Colours, fonts and sizes shared by every figure: colour-blind safe, legible when projected."""
 from __future__ import annotations
 
+from dataclasses import astuple, dataclass
+
 import numpy as np
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency
@@ -28,6 +30,27 @@ VALUE_FONT = 14  # at least 14 px everywhere: legible on a projector
 LABEL_FONT = 14
 TITLE_FONT = 16
 EQUATION_FONT = 16
+
+
+@dataclass(frozen=True)
+class Fonts:
+    """A figure's font sizes in pixels; larger ones (scaled) for a projector. Lengths laid out around text (the
+    controls' height, a legend's row, the arithmetic strip) grow with them through px()."""
+
+    value: int = VALUE_FONT  # numbers inside cells
+    label: int = LABEL_FONT  # row / column numbers, buttons, legends
+    title: int = TITLE_FONT  # a grid's name
+    equation: int = EQUATION_FONT  # the arithmetic line
+
+    def scaled(self, k: float) -> Fonts:
+        return Fonts(*(round(v * k) for v in astuple(self)))
+
+    def px(self, length: int) -> int:
+        """A length laid out for the default label font, at this font size."""
+        return round(length * self.label / LABEL_FONT)
+
+
+FONTS = Fonts()  # the default: legible on a screen and on a projector seen from nearby
 
 CELL_MIN, CELL_MAX = 4, 56  # pixels per cell
 CELL_READABLE = 12  # the lesson views grow taller rather than draw cells smaller than this

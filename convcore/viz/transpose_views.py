@@ -10,7 +10,7 @@ from ..trace.text import format_number, matrix_text, scatter_text
 from ..trace.transpose import MatrixView, TransposeTrace
 from ..trace.window import CellKind
 from . import palette as P
-from .animation import CONTROLS_HEIGHT, FRAME_CAP, build_figure, frames_fit
+from .animation import FRAME_CAP, build_figure, chrome_height, frames_fit
 from .conv_animation import EQUATION_STRIP, MARGIN_EQ, MIN_ANIMATED_WIDTH, zero_insertion_figure
 from .grids import Board, Slot, cell_trace, label_traces, layout_board, outline_trace, polygon_trace, rect_path, text_trace, value_texts
 
@@ -20,19 +20,22 @@ MATRIX_FIGURE_MAX_CELLS = 6000  # entries of C drawn; larger matrices are unread
 
 
 def _equation_trace(board: Board, text: str) -> dict:
-    return text_trace([MARGIN_EQ], [board.bottom_y + EQUATION_STRIP // 2], [text], size=P.EQUATION_FONT,
+    fonts = board.fonts
+    return text_trace([MARGIN_EQ], [board.bottom_y + fonts.px(EQUATION_STRIP) // 2], [text], size=fonts.equation,
                       colour=P.TEXT, position="middle right", name="arithmetic")
 
 
-def _key(name: str, fill: str, edge: str, width: float, symbol: str = "square") -> dict:
+def _key(name: str, fill: str, edge: str, width: float, symbol: str = "square", fonts: P.Fonts = P.FONTS) -> dict:
     return {"type": "scatter", "mode": "markers", "x": [None], "y": [None], "name": name, "showlegend": True,
-            "hoverinfo": "skip", "marker": {"symbol": symbol, "size": 16, "color": fill, "line": {"color": edge, "width": width}}}
+            "hoverinfo": "skip", "marker": {"symbol": symbol, "size": fonts.px(16), "color": fill,
+                                            "line": {"color": edge, "width": width}}}
 
 
 # ---- scatter --------------------------------------------------------------------------------------------------
 
 def scatter_figure(trace: TransposeTrace, step: int = 0, *, max_width: int = 900, max_height: int = 540,
-                   animate: bool = True, max_frames: int | None = FRAME_CAP, frame_ms: int = 500) -> go.Figure:
+                   animate: bool = True, max_frames: int | None = FRAME_CAP, frame_ms: int = 500,
+                   fonts: P.Fonts = P.FONTS) -> go.Figure:
     """Scatter view: input element `step` (raster order) stamps value x kernel onto the canvas, which accumulates;
     the dashed frame is what padding keeps (the output), output_padding's row/column outlined in purple."""
     view = trace.scatter
@@ -50,17 +53,17 @@ def scatter_figure(trace: TransposeTrace, step: int = 0, *, max_width: int = 900
         slots.append(Slot("kernel", "kernel" + suffix, kh, kw, band=k, column=1, channel=c))
     slots.append(Slot("canvas", "full output (before crop)", hc, wc, band=0, column=2, span=cg, channel=trace.out_channel))
     slots.append(Slot("output", "output", ho, wo, band=0, column=3, span=cg, channel=trace.out_channel))
-    legend_h = 34
+    min_width = fonts.px(MIN_ANIMATED_WIDTH) if animated else 0
     # the sentence under the grids: the figure widens for it (to max_width), else several channels' terms shorten
     shown = range(view.n_steps) if animated else [step]
     sentences = {s: scatter_text(trace, s, digits=3, times="·") for s in shown}
-    need = 2 * MARGIN_EQ + max(P.text_width(t, P.EQUATION_FONT) for t in sentences.values())
+    need = 2 * MARGIN_EQ + max(P.text_width(t, fonts.equation) for t in sentences.values())
     if need > max_width:
         sentences = {s: scatter_text(trace, s, digits=3, times="·", short=True) for s in shown}
-    board = layout_board(slots, max_width, max_height - (CONTROLS_HEIGHT if animated else 0) - legend_h,
-                         bottom=EQUATION_STRIP, min_width=max(MIN_ANIMATED_WIDTH if animated else 0, min(max_width, int(need) + 1)),
-                         readable=P.CELL_READABLE)
-    width = max(board.width, MIN_ANIMATED_WIDTH if animated else 0)
+    board = layout_board(slots, max_width, max_height - chrome_height(animated, True, fonts),
+                         bottom=fonts.px(EQUATION_STRIP), min_width=max(min_width, min(max_width, int(need) + 1)),
+                         readable=P.CELL_READABLE, fonts=fonts)
+    width = max(board.width, min_width)
 
     lim_in, lim_k = P.scale_limit(trace.input), P.scale_limit(trace.kernel)
     lim_canvas = P.scale_limit(view.totals, view.canvas)
@@ -99,16 +102,16 @@ def scatter_figure(trace: TransposeTrace, step: int = 0, *, max_width: int = 900
     out_trace["marker"]["line"] = {"color": np.where(extra, P.OUTPUT_PADDING_EDGE, P.GRID_EDGE).tolist(),
                                    "width": np.where(extra, 3, 1).tolist()}
     static.append(out_trace)
-    legend = [_key("cropped by padding", "#EDEDED", P.PADDING_EDGE, 2)]
+    legend = [_key("cropped by padding", "#EDEDED", P.PADDING_EDGE, 2, fonts=fonts)]
     if (view.canvas_kinds == CellKind.OUTPUT_PADDING).any():
-        legend.append(_key("output_padding", P.EMPTY_FILL, P.OUTPUT_PADDING_EDGE, 3))
-    legend.append(_key("current input / its stamp", P.ACTIVE, P.ACTIVE, 3, "square-open"))
+        legend.append(_key("output_padding", P.EMPTY_FILL, P.OUTPUT_PADDING_EDGE, 3, fonts=fonts))
+    legend.append(_key("current input / its stamp", P.ACTIVE, P.ACTIVE, 3, "square-open", fonts=fonts))
     static += label_traces(board) + legend
 
     # per step: the canvas so far, the stamp's footprint, the stamping input cell, the sentence
     last = view.last_contribution().reshape(view.n_steps, hc * wc)
     totals = view.totals.ravel()
-    texts = np.array([t if P.text_fits([t], board.cell) else "" for t in value_texts(totals)], dtype=object)
+    texts = np.array([t if P.text_fits([t], board.cell, fonts.value) else "" for t in value_texts(totals)], dtype=object)
     show_text = bool(texts.astype(bool).any())
     n, half = board.cell, board.cell // 2
     inputs = [board[("input", c)] for c in trace.in_channels]
@@ -139,7 +142,7 @@ def scatter_figure(trace: TransposeTrace, step: int = 0, *, max_width: int = 900
                       "showscale": False, "line": {"color": P.GRID_EDGE, "width": 1}, **first[0]["marker"]}}
     if show_text:
         acc["text"] = first[0]["text"]
-        acc["textfont"] = {"size": P.VALUE_FONT, "family": P.FONT_FAMILY, **first[0]["textfont"]}
+        acc["textfont"] = {"size": fonts.value, "family": P.FONT_FAMILY, **first[0]["textfont"]}
     dyn = [acc, outline_trace(first[1]["x"], first[1]["y"], n, P.ACTIVE, 3, name="stamp"),
            outline_trace(first[2]["x"], first[2]["y"], n + 2, P.ACTIVE, 4, name="stamping input"),
            _equation_trace(board, first[3]["text"][0])]
@@ -155,7 +158,7 @@ def scatter_figure(trace: TransposeTrace, step: int = 0, *, max_width: int = 900
     meta = {"op": "conv_transpose2d", "view": "scatter", "n_steps": view.n_steps,
             "grids": ["input", "kernel", "canvas", "output"]}
     return build_figure(traces, width, board.height, frames=frames, step=step, labels=labels, frame_ms=frame_ms,
-                        meta=meta, legend=True)
+                        meta=meta, legend=True, fonts=fonts)
 
 
 def _crop_bands(canvas_size, origin, out_size) -> list[tuple[int, int, int, int]]:
@@ -177,7 +180,7 @@ def _crop_bands(canvas_size, origin, out_size) -> list[tuple[int, int, int, int]
 
 def matrix_figure(trace: TransposeTrace, step: int = 0, *, view: MatrixView | None = None, max_width: int = 900,
                   max_height: int = 540, animate: bool = True, max_frames: int | None = FRAME_CAP,
-                  frame_ms: int = 500) -> go.Figure:
+                  frame_ms: int = 500, fonts: P.Fonts = P.FONTS) -> go.Figure:
     """Matrix view: C (rows: input pixels x, columns: output pixels), the input as a column, y = C^T x as a row.
 
     Step s computes output cell s of trace.out_channel: column s of that channel's block of C, dotted with x.
@@ -195,9 +198,10 @@ def matrix_figure(trace: TransposeTrace, step: int = 0, *, view: MatrixView | No
     slots = [Slot("x", "x", n_in, 1, band=0, column=0, col_labels=False),
              Slot("C", "C  (y = Cᵀ x)", n_in, n_out, band=0, column=1),
              Slot("y", "y = Cᵀ x + bias", 1, n_out, band=1, column=1, row_labels=False)]
-    board = layout_board(slots, max_width, max_height - (CONTROLS_HEIGHT if animated else 0) - 34, bottom=EQUATION_STRIP,
-                         min_width=MIN_ANIMATED_WIDTH if animated else 0)
-    width = max(board.width, MIN_ANIMATED_WIDTH if animated else 0)
+    min_width = fonts.px(MIN_ANIMATED_WIDTH) if animated else 0
+    board = layout_board(slots, max_width, max_height - chrome_height(animated, True, fonts),
+                         bottom=fonts.px(EQUATION_STRIP), min_width=min_width, fonts=fonts)
+    width = max(board.width, min_width)
     c_in, h, w = mv.in_shape
     c_out = mv.out_shape[0]
     gx, gc, gy = board["x"], board["C"], board["y"]
@@ -250,4 +254,4 @@ def matrix_figure(trace: TransposeTrace, step: int = 0, *, view: MatrixView | No
         labels = [f"{s} · out[{s // wo},{s % wo}]" for s in range(n_steps)]
     meta = {"op": "conv_transpose2d", "view": "matrix", "n_steps": n_steps, "grids": ["x", "C", "y"]}
     return build_figure(traces, width, board.height, frames=frames, step=step, labels=labels, frame_ms=frame_ms,
-                        meta=meta)
+                        meta=meta, fonts=fonts)

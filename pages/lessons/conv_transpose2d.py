@@ -4,7 +4,7 @@ makes checkerboards. Every setting, the open tab and the step live in the URL.""
 import streamlit as st
 
 from convcore import ui
-from convcore.ui import lesson
+from convcore.ui import lesson, present
 
 P = "ct"
 DEFAULTS = {"height": 3, "width": 3, "kernel_size": (3, 3), "stride": (2, 2), "padding": (1, 1)}
@@ -16,11 +16,12 @@ TABS = {
     "Overlap and checkerboards": None,
 }
 
-st.title("ConvTranspose2d")
-st.caption("Three ways to the same numbers, to the last bit (each adds the terms in conv_transpose2d's own order): a "
-           "convolution over the zero-inserted input with the flipped kernel; each input cell stamping value x kernel "
-           "onto the output; the matching Conv2d's matrix, transposed. Click an output cell for its arithmetic, an "
-           "input cell for the outputs it feeds.")
+INTRO = ("Three ways to the same numbers, to the last bit (each adds the terms in conv_transpose2d's own order): a"
+         " convolution over the zero-inserted input with the flipped kernel; each input cell stamping value x "
+         "kernel onto the output; the matching Conv2d's matrix, transposed. Click an output cell for its "
+         "arithmetic, an input cell for the outputs it feeds.")
+
+presenting = present.page_header(P, "ConvTranspose2d", INTRO)  # the title and INTRO, or the presentation bar
 
 cfg, x, w, b, out_channel = lesson.setup(P, DEFAULTS, transposed=True)
 
@@ -36,5 +37,6 @@ for tab, (label, view) in zip(tabs, TABS.items()):
         else:
             lesson.overlap_panel(cfg, x, w, out_channel)
 
-ui.shape_panel(cfg)
-ui.code_panel(cfg, x, w, b)
+if not presenting:  # the slide shows the figure and its controls only
+    ui.shape_panel(cfg)
+    ui.code_panel(cfg, x, w, b)

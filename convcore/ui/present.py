@@ -1,0 +1,235 @@
+"""Presentation mode, the keyboard and "Share with the class": a lesson run from a projector.
+
+- `?present=1`: the sidebar is hidden by CSS (its widgets still run, so every setting stays bound in the URL and is
+  back on leaving the mode), the page leaves out its explanatory text, and the figure is built for the projector
+  (`?screen=1920x1080`, default 1280x720) with larger fonts, filling the screen without scrolling. Both values live
+  in the session (the link's on its first run) and are written back to the URL, so they survive page switches.
+- The keyboard, on every page with an animated figure: space presses the figure's Play or Pause (or the server-side
+  Play toggle of a figure without browser frames); ← → Home End are the step buttons' st.button shortcuts.
+- Share with the class: the page's link with every setting as a QR code, made on the server by segno (pure Python,
+  offline), large enough to scan from a projected slide, and the link itself with a copy button.
+
+    presenting = present.page_header(P, "Conv2d", "The kernel slides ...")   # title + caption, or the bar
+    ...                                                                    # lesson.setup / animated_view
+    if not presenting:
+        ui.shape_panel(cfg)
+"""
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import segno
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from ..viz import palette as P
+from .url_state import set_url_value
+
+PARAM, SCREEN_PARAM = "present", "screen"  # the URL's keys (app-wide: no page prefix)
+_ON, _SCREEN = "_present_on", "_present_screen"  # session_state: the mode and the projector, across pages
+PRIVATE = (PARAM, SCREEN_PARAM)  # left out of the shared link: the class opens the lesson, not the slide show
+PUBLIC_URL_ENV = "CONVSTUDIO_PUBLIC_URL"  # the app's address when the browser's is unknown (AppTest, scripts)
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A projector's size in CSS pixels, and the room the page leaves the figure on it."""
+
+    name: str
+    width: int
+    height: int
+
+    # Page pixels around the figure (measured in Chromium): the side padding; the bar above it, the step buttons
+    # under it, the gaps and the top and bottom padding. Streamlit's controls keep their size on larger screens.
+    SIDES = 48
+    AROUND = 150
+
+    @property
+    def fonts(self) -> P.Fonts:
+        """14 px values become 18 px at 1280x720 (readable from the back of a room), 27 px at 1920x1080."""
+        return P.FONTS.scaled(1.3 * self.width / 1280)
+
+    def figure_size(self, reserved: int = 0) -> dict:
+        """Keyword arguments for the figure builders: the largest figure that fits (`reserved`: page pixels the
+        page itself adds above the figure, e.g. tabs)."""
+        return {"max_width": self.width - self.SIDES, "max_height": self.height - self.AROUND - reserved,
+                "fonts": self.fonts}
+
+
+SCREENS = {s.name: s for s in (Screen("1280x720", 1280, 720), Screen("1920x1080", 1920, 1080))}
+DEFAULT_SCREEN = "1280x720"
+
+
+# --- the mode: session state, read from the link on the first run, written back to the URL ------------------------
+
+def active() -> bool:
+    """Whether presentation mode is on (`?present=1`)."""
+    ss = st.session_state
+    if _ON not in ss:
+        ss[_ON] = st.query_params.get(PARAM, "").lower() in ("1", "true")
+        raw = st.query_params.get(SCREEN_PARAM)
+        ss[_SCREEN] = raw if raw in SCREENS else DEFAULT_SCREEN
+    set_url_value(PARAM, 1 if ss[_ON] else None)
+    set_url_value(SCREEN_PARAM, ss[_SCREEN] if ss[_ON] else None, DEFAULT_SCREEN)
+    return bool(ss[_ON])
+
+
+def screen() -> Screen | None:
+    """The projector the figure is built for, or None outside presentation mode."""
+    return SCREENS[st.session_state[_SCREEN]] if active() else None
+
+
+def _switch(on: bool) -> None:
+    st.session_state[_ON] = on
+
+
+def _pick_screen(key: str) -> None:
+    st.session_state[_SCREEN] = st.session_state[key] or DEFAULT_SCREEN
+
+
+# --- the page's top: title and caption, or the presentation bar ---------------------------------------------------
+
+def page_header(prefix: str, title: str, caption: str) -> bool:
+    """The title and caption with Present and Share buttons beside them, or in presentation mode only a bar (Exit,
+    the projector size, Share); the keyboard in both. Returns whether presentation mode is on."""
+    presenting = active()
+    if presenting:
+        _presentation_style()
+        exit_col, screen_col, share_col = st.columns([2, 3, 3], vertical_alignment="center")
+        with exit_col:
+            st.button("Exit presentation", key=f"{prefix}_present_exit", icon=":material/close_fullscreen:",
+                      on_click=_switch, args=(False,), help="Back to the lesson with its settings and explanations")
+        with screen_col:
+            key = f"{prefix}_present_screen"
+            st.session_state[key] = st.session_state[_SCREEN]  # the widget follows the session, whatever the page
+            st.segmented_control("Projector", list(SCREENS), key=key, on_change=_pick_screen, args=(key,),
+                                 label_visibility="collapsed", help="Build the figure for this screen size")
+        with share_col:
+            share_panel(prefix, qr_width=420)
+        keyboard()
+        return True
+    text_col, button_col = st.columns([5, 2], vertical_alignment="top")
+    with text_col:
+        st.title(title)
+        st.caption(caption)
+    with button_col:
+        st.button("Present", key=f"{prefix}_present", icon=":material/present_to_all:", on_click=_switch,
+                  args=(True,), help="Presentation mode: the figure fills a projector (1280x720 or 1920x1080), "
+                                      "the sidebar and explanations are hidden; settings are kept")
+        share_panel(prefix)
+    keyboard()  # after the visible elements: an empty element first would look like a page still loading
+    return False
+
+
+# Hides Streamlit's header and the sidebar (its widgets still run: the bound settings stay in the URL) and trims the
+# page's padding, so the figure and its controls get the whole screen.
+_STYLE = """<style>
+header[data-testid="stHeader"], section[data-testid="stSidebar"], [data-testid="stExpandSidebarButton"]
+  { display: none !important; }
+[data-testid="stMainBlockContainer"] { padding: 0.75rem 1.5rem 0.5rem 1.5rem !important; max-width: none !important; }
+</style>"""
+
+
+def _presentation_style() -> None:
+    st.html(_STYLE)
+
+
+# --- the keyboard -------------------------------------------------------------------------------------------------
+
+# Space: the only (or first visible) Plotly figure with a Play button plays or pauses; a figure without frames has
+# the server-side Play toggle instead. Keys typed into inputs, and with modifiers, are left alone. Plotly tells
+# whether it animates by its events (a Play pressed with the mouse too). Installed once per browser tab.
+_KEYBOARD = """<script>
+(() => {
+  if (window.__csKeyboard) return;
+  window.__csKeyboard = true;
+  const typing = (el) => el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  const visible = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const button = (gd, label) => [...gd.querySelectorAll('.updatemenu-button')]
+    .find((b) => b.textContent.includes(label));
+  const watch = (gd) => {
+    if (gd.__csWatched || !gd.on) return;
+    gd.__csWatched = true;
+    gd.on('plotly_animatingframe', () => { gd.__csPlaying = true; });
+    gd.on('plotly_animated', () => { gd.__csPlaying = false; });
+    gd.on('plotly_animationinterrupted', () => { gd.__csPlaying = false; });
+  };
+  const press = (el) => ['mousedown', 'mouseup', 'click'].forEach((type) =>
+    el.dispatchEvent(new MouseEvent(type, {bubbles: true, cancelable: true, view: window})));
+  document.addEventListener('keydown', (event) => {
+    if (event.key !== ' ' || event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    const figures = [...document.querySelectorAll('.js-plotly-plot')].filter((gd) => visible(gd) && button(gd, 'Play'));
+    figures.forEach(watch);
+    const gd = figures.find((f) => f.contains(document.activeElement)) || figures[0];
+    if (gd) {
+      event.preventDefault();
+      press(button(gd, gd.__csPlaying ? 'Pause' : 'Play'));
+      gd.__csPlaying = !gd.__csPlaying;
+      return;
+    }
+    const toggle = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stCheckbox"]')]
+      .find((t) => visible(t) && t.textContent.trim() === 'Play');
+    const input = toggle && toggle.querySelector('input');
+    if (input && !input.disabled) { event.preventDefault(); input.click(); }
+  }, true);
+})();
+</script>"""
+
+
+def keyboard() -> None:
+    """Space plays and pauses the page's animated figure (the step buttons carry ← → Home End themselves)."""
+    st.html(_KEYBOARD, unsafe_allow_javascript=True)
+
+
+# --- share with the class -----------------------------------------------------------------------------------------
+
+def share_url() -> str:
+    """This page's address in the browser with every setting in the URL (presentation mode left out)."""
+    base = st.context.url or _fallback_base()
+    query = [(k, v) for k in st.query_params if k not in PRIVATE for v in st.query_params.get_all(k)]
+    return base + ("?" + urlencode(query) if query else "")
+
+
+def _fallback_base() -> str:
+    """Without a browser (AppTest) the app's address comes from CONVSTUDIO_PUBLIC_URL, plus this page's path (from
+    Streamlit's page registry: no public API names the running page's url_path)."""
+    root = os.environ.get(PUBLIC_URL_ENV, "http://localhost:8501").rstrip("/")
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return root
+    manager = ctx.pages_manager
+    path = manager.get_pages().get(manager.current_page_script_hash, {}).get("url_pathname", "")
+    return f"{root}/{path}" if path else root
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def qr_png(url: str, pixels: int = 300) -> bytes:
+    """A QR code of url as PNG at most `pixels` wide (a whole number of pixels a module: shown at its own size, never
+    resampled into blurred edges), with the standard 4-module quiet zone (segno, offline).
+
+    Error correction M (15 % of the symbol may be unreadable: glare on a projected slide), raised by segno when the
+    link still fits the same size. Raises segno's DataOverflowError past what a QR code holds."""
+    qr = segno.make(url, error="m", micro=False)
+    modules = qr.symbol_size(border=4)[0]
+    out = io.BytesIO()
+    qr.save(out, kind="png", scale=max(2, pixels // modules), border=4)
+    return out.getvalue()
+
+
+def share_panel(prefix: str, qr_width: int = 300) -> None:
+    """A "Share with the class" popover: the link as a QR code and as text with a copy button."""
+    url = share_url()
+    # opening it reruns the page, so the link has what changed since the page last ran (a step in a fragment)
+    with st.popover("Share with the class", icon=":material/qr_code_2:", key=f"{prefix}_share", on_change="rerun"):
+        try:
+            png = qr_png(url, qr_width)
+        except segno.DataOverflowError:
+            st.warning(f"This link is {len(url)} characters long, more than a QR code holds (about 2300 for "
+                       f"this kind): copy it below, or reset edited values to shorten it.", icon=":material/link:")
+        else:
+            st.image(png, output_format="PNG", caption="Scan to open this lesson with these settings",
+                     alt="QR code of this page's link")
+        st.code(url, language=None, wrap_lines=True)

@@ -1,0 +1,216 @@
+"""Presentation mode and "Share with the class" (convcore/ui/present.py) through AppTest, and the figures built for
+a projector (convcore.viz with larger Fonts): the explanatory text goes, the settings stay, the QR code decodes
+back to the page's link."""
+import io
+import json
+from urllib.parse import parse_qsl, urlsplit
+
+import numpy as np
+import pytest
+import segno
+import zxingcpp
+from PIL import Image
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+from convcore.trace import trace_conv2d, trace_conv_transpose2d
+from convcore.ui import present
+from convcore.ui.values import named_values
+from convcore.viz import conv2d_figure, scatter_figure, zero_insertion_figure
+from convcore.viz import palette as P
+
+C2 = "pages/lessons/conv2d.py"
+CT = "pages/lessons/conv_transpose2d.py"
+TEXT_OF_THE_LESSON = "The kernel slides over the padded input"
+
+
+def texts(at) -> str:
+    """Every title, caption and markdown of the page (main area and sidebar) as one string."""
+    return "\n".join(e.value for kind in ("title", "caption", "markdown", "latex") for e in at.get(kind))
+
+
+def decode_qr(png: bytes) -> str:
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)).convert("L"))
+    assert len(found) == 1 and found[0].format == zxingcpp.BarcodeFormat.QRCode, found
+    return found[0].text
+
+
+@pytest.fixture
+def stored_images(monkeypatch) -> list[bytes]:
+    """The bytes of every PNG of 200 px or more (not the app's icon) that st.image stores during an AppTest run
+    (AppTest's media storage gives the page only mock URLs)."""
+    seen = []
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def keep(self, path_or_data, mimetype, kind, filename=None):
+        if isinstance(path_or_data, bytes) and mimetype == "image/png":
+            if Image.open(io.BytesIO(path_or_data)).size[0] >= 200:
+                seen.append(path_or_data)
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
+    return seen
+
+
+def test_present_hides_the_explanations_and_keeps_every_setting(app_test):
+    link = {"present": "1", "c2_k_h": "5", "c2_s_h": "2", "c2_x": "ramp", "c2_step": "3"}
+    at = app_test(C2, link)
+    assert not at.exception
+    shown = texts(at)
+    assert not at.title and TEXT_OF_THE_LESSON not in shown
+    assert "Output size" not in shown and not any("nn.Conv2d(" in c.value for c in at.code)  # shape and code panels
+    assert "its arithmetic is in the figure" in shown
+    # the sidebar still runs (CSS hides it in the browser), so the bound settings stay in the URL
+    assert at.number_input(key="c2_k_h").value == 5 and at.number_input(key="c2_s_h").value == 2
+    assert at.selectbox(key="c2_x").value == "ramp"
+    assert {k: at.query_params[k][-1] for k in ("present", "c2_step")} == {"present": "1", "c2_step": "3"}
+    # the figure is built for the projector: 18 px values instead of 14
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    sizes = {t["textfont"]["size"] for t in spec["data"] if t.get("mode") == "markers+text"}
+    assert sizes == {present.SCREENS["1280x720"].fonts.value} and min(sizes) >= 18
+
+    at.button(key="c2_present_exit").click().run()  # leaving the mode: everything is back, with the same settings
+    assert not at.exception
+    assert at.title[0].value == "Conv2d" and TEXT_OF_THE_LESSON in texts(at)
+    assert "present" not in at.query_params
+    assert at.number_input(key="c2_k_h").value == 5 and at.selectbox(key="c2_x").value == "ramp"
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert {t["textfont"]["size"] for t in spec["data"] if t.get("mode") == "markers+text"} == {P.VALUE_FONT}
+
+    at.button(key="c2_present").click().run()
+    assert not at.exception and not at.title and at.query_params["present"][-1] == "1"
+
+
+def test_the_projector_size_is_kept_in_the_url_and_sizes_the_figure(app_test):
+    at = app_test(C2, {"present": "1", "screen": "1920x1080"})
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    big = present.SCREENS["1920x1080"]
+    assert spec["layout"]["width"] <= big.width - big.SIDES and spec["layout"]["height"] <= big.height - big.AROUND
+    assert spec["layout"]["width"] > 1280  # uses the larger screen, not the default
+    at.segmented_control(key="c2_present_screen").set_value("1280x720").run()
+    assert not at.exception and "screen" not in at.query_params  # the default is left out of the link
+    assert json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["width"] <= 1280 - big.SIDES
+
+    bad = app_test(C2, {"present": "1", "screen": "800x600"})  # an unknown screen: the default one
+    assert not bad.exception and "screen" not in bad.query_params
+
+
+def test_present_on_the_transposed_lesson_keeps_its_tab_and_settings(app_test):
+    at = app_test(CT, {"present": "1", "ct_view": "Scatter", "ct_in_h": "4"})
+    assert not at.exception
+    assert not at.title and "Three ways to the same numbers" not in texts(at)
+    assert at.number_input(key="ct_in_h").value == 4
+    meta = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["meta"]
+    assert meta["view"] == "scatter"
+
+
+def test_present_survives_a_page_switch_in_the_session(app_test):
+    at = app_test(C2, {"present": "1"})
+    at.switch_page(CT).run()
+    assert not at.exception and not at.title and at.query_params["present"][-1] == "1"
+
+
+def test_the_qr_code_decodes_to_the_link_with_every_setting(app_test, stored_images):
+    at = app_test(C2, {"c2_k_h": "5", "c2_pmode": "reflect", "c2_step": "4"}, run=False)
+    at.context = {"url": "http://lecture-hall.example:8501/conv2d"}
+    at.run()
+    assert not at.exception and len(stored_images) == 1
+    link = decode_qr(stored_images[0])
+    shown = [c.value for c in at.code if c.language == "plaintext"]
+    assert shown == [link]  # the copyable link is the QR code's
+    parts = urlsplit(link)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "http://lecture-hall.example:8501/conv2d"
+    assert dict(parse_qsl(parts.query)) == {"c2_k_h": "5", "c2_pmode": "reflect", "c2_step": "4"}
+    # a second session opening that link shows the same configuration and step
+    again = app_test(C2, dict(parse_qsl(parts.query)))
+    assert again.number_input(key="c2_k_h").value == 5 and again.query_params["c2_step"][-1] == "4"
+
+
+def test_the_qr_code_in_presentation_mode_leaves_the_mode_out(app_test, stored_images):
+    at = app_test(CT, {"present": "1", "screen": "1920x1080", "ct_s_h": "3"}, run=False)
+    at.context = {"url": "http://10.0.0.5:8501/conv_transpose2d"}
+    at.run()
+    assert not at.exception
+    assert decode_qr(stored_images[-1]) == "http://10.0.0.5:8501/conv_transpose2d?ct_s_h=3"
+
+
+def test_without_the_browser_url_the_configured_base_is_used(app_test, stored_images, monkeypatch):
+    monkeypatch.setenv(present.PUBLIC_URL_ENV, "https://studio.school.example/")
+    at = app_test(C2, {"c2_k_w": "2"})
+    assert decode_qr(stored_images[-1]) == "https://studio.school.example/conv2d?c2_k_w=2"
+
+
+def test_a_link_too_long_for_a_qr_code_says_so_and_keeps_the_link(app_test):
+    at = app_test(C2, {"c2_note": "x" * 3000})
+    assert not at.exception
+    warning = " ".join(w.value for w in at.warning)
+    assert "more than a QR code holds" in warning and "3" in warning
+    assert not at.get("image") and any("x" * 3000 in c.value for c in at.code)
+
+
+def test_qr_png_is_a_scannable_size_with_a_quiet_zone():
+    url = "http://127.0.0.1:8501/conv2d?c2_k_h=5&c2_step=3"
+    png = present.qr_png(url, 420)  # presentation mode's size
+    img = Image.open(io.BytesIO(png))
+    qr = segno.make(url, error="m")
+    modules = qr.symbol_size(border=4)[0]
+    assert img.size[0] == img.size[1] and img.size[0] % modules == 0 and 360 <= img.size[0] <= 420
+    assert img.size[0] // modules >= 10  # whole pixels a module, >= 10: crisp when projected
+    grey = np.asarray(img.convert("L"))
+    quiet = 4 * img.size[0] // modules
+    assert grey[:quiet].min() == 255 and grey[:, :quiet].min() == 255  # the 4-module white border
+    assert decode_qr(png) == url
+    with pytest.raises(segno.DataOverflowError):
+        present.qr_png("http://x/?" + "a" * 3000)
+
+
+# --- figures for a projector --------------------------------------------------------------------------------------
+
+def _trace_5x5():
+    x = named_values("small integers", (1, 1, 5, 5))
+    w = named_values("small integers", (1, 1, 3, 3), kind="weight")
+    return trace_conv2d(x, w, None, (1, 1), (1, 1), (1, 1), 1, "zeros", out_channel=0)
+
+
+def _value_fonts(fig) -> set[int]:
+    return {t.textfont.size for t in fig.data if t.mode == "markers+text"}
+
+
+@pytest.mark.parametrize("name", list(present.SCREENS))
+def test_projector_figures_fit_their_screen_with_values_shown_in_larger_type(name):
+    screen = present.SCREENS[name]
+    size = screen.figure_size()
+    fig = conv2d_figure(_trace_5x5(), 0, **size)
+    layout = fig.layout
+    assert layout.width <= size["max_width"] and layout.height <= size["max_height"]
+    assert _value_fonts(fig) == {screen.fonts.value} and screen.fonts.value >= 18
+    cells = [t for t in fig.data if t.mode == "markers+text" and t.customdata and t.customdata[0][0] == "input"]
+    assert all(t.text and all(cells[0].text) for t in cells)  # every value is printed (it fits its cell)
+    cell = cells[0].marker.size + 2
+    assert all(P.text_fits([s], cell, screen.fonts.value) for s in cells[0].text)
+    default = conv2d_figure(_trace_5x5(), 0, max_width=820, max_height=430)
+    assert fig.data[0].marker.size > default.data[0].marker.size  # the cells grew with the type
+    # the controls grew too: the buttons' font and the room for them
+    assert layout.updatemenus[0].font.size == screen.fonts.label
+    assert layout.margin.b == screen.fonts.px(96) > default.layout.margin.b
+
+
+def test_default_fonts_leave_the_figures_as_they_were():
+    trace = _trace_5x5()
+    default = conv2d_figure(trace, 2, max_width=820, max_height=430)
+    same = conv2d_figure(trace, 2, max_width=820, max_height=430, fonts=P.FONTS)
+    assert default.to_plotly_json() == same.to_plotly_json()
+    assert _value_fonts(default) == {P.VALUE_FONT} and default.layout.margin.b == 96
+
+
+def test_transposed_views_take_the_projector_fonts():
+    x = named_values("small integers", (1, 1, 3, 3))
+    w = named_values("small integers", (1, 1, 3, 3), kind="weight")
+    tt = trace_conv_transpose2d(x, w, None, (2, 2), (1, 1), (0, 0), 1, (1, 1), out_channel=0)
+    screen = present.SCREENS["1280x720"]
+    for fig in (zero_insertion_figure(tt, 0, **screen.figure_size()), scatter_figure(tt, 0, **screen.figure_size())):
+        assert fig.layout.height <= screen.figure_size()["max_height"]
+        assert fig.layout.width <= screen.figure_size()["max_width"]
+        assert _value_fonts(fig) == {screen.fonts.value}
+        arithmetic = [t for t in fig.data if t.name == "arithmetic"]
+        assert arithmetic and arithmetic[0].textfont.size == screen.fonts.equation
