@@ -108,7 +108,7 @@ def page_header(prefix: str, title: str, caption: str) -> bool:
             st.segmented_control("Projector", list(SCREENS), key=key, on_change=_pick_screen, args=(key,),
                                  label_visibility="collapsed", help="Build the figure for this screen size")
         with share_col:
-            share_panel(prefix, qr_width=420)
+            share_panel(prefix, qr_width=340)  # the popover is at most 70 % of a 720 px screen high
         keyboard()
         return True
     text_col, button_col = st.columns([5, 2], vertical_alignment="top")

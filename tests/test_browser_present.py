@@ -1,0 +1,196 @@
+"""Presentation mode, the keyboard and the share QR code in headless Chromium: the figure and its controls fill a
+1280x720 or 1920x1080 screen without scrolling, cell values are >= 18 px at 1280x720, space plays and pauses,
+Home/End/arrows step, the QR code on screen decodes to the page's link. Screenshots under tmp_path."""
+import io
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from browser import EXCEPTION, open_app_page, wait_for_idle
+
+pytestmark = pytest.mark.browser
+
+STEP_LABEL = ".slider-group > text.slider-label"
+STEP_BUTTONS = "[data-testid='stMain'] .stButton button:has([data-testid='stIconMaterial'])"
+
+# Everything the projector must show at once, measured in the page: the page must not scroll (Streamlit scrolls
+# stMain, not the document), and the chart and every button must lie inside the viewport.
+LAYOUT = """() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  const box = (el) => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  const gd = document.querySelector('.js-plotly-plot');
+  const inside = (b) => b[0] >= 0 && b[1] >= 0 && b[2] <= innerWidth && b[3] <= innerHeight;
+  const controls = [...gd.querySelectorAll('.updatemenu-button, .slider-group')].map(box);
+  const buttons = [...document.querySelectorAll('[data-testid="stMain"] button')]
+    .filter((b) => b.offsetParent !== null).map((b) => [b.innerText.replace(/\\s+/g, ' ').trim(), box(b)]);
+  const values = [...gd.querySelectorAll('.scatterlayer g.textpoint text')].filter((t) => /^-?\\d/.test(t.textContent));
+  const chart = box(gd.querySelector('.main-svg'));
+  return {
+    docScroll: document.scrollingElement.scrollHeight, mainScroll: main.scrollHeight, mainClient: main.clientHeight,
+    innerWidth, innerHeight, chart, chartInside: inside(chart), controlsInside: controls.every(inside),
+    nControls: controls.length, buttons: buttons.map(([t, b]) => [t, inside(b)]),
+    sidebar: !!document.querySelector('section[data-testid="stSidebar"]') &&
+             document.querySelector('section[data-testid="stSidebar"]').offsetParent !== null,
+    // the rendered size of a cell value: its computed font size times the SVG's scale on screen
+    svgScale: chart[2] - chart[0] > 0 ? (chart[2] - chart[0]) / gd.layout.width : 0,
+    valueFonts: values.map((t) => parseFloat(getComputedStyle(t).fontSize)),
+    valueHeights: values.map((t) => t.getBoundingClientRect().height),
+  };
+}"""
+
+
+def open_presenting(page, app_url: str, url_path: str, query: dict) -> None:
+    open_app_page(page, app_url, url_path, query)
+    page.wait_for_selector(".js-plotly-plot .updatemenu-button", timeout=60_000)
+    wait_for_idle(page)
+    assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()
+
+
+@pytest.mark.parametrize("url_path, query", [("conv2d", {}), ("conv_transpose2d", {}),
+                                             ("conv_transpose2d", {"ct_view": "Scatter"})])
+@pytest.mark.parametrize("width, height", [(1280, 720), (1920, 1080)])
+def test_the_figure_and_its_controls_fill_the_projector_without_scrolling(chromium, app_url, tmp_path, width, height,
+                                                                          url_path, query):
+    context = chromium.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        screen = {} if width == 1280 else {"screen": f"{width}x{height}"}
+        open_presenting(page, app_url, url_path, {"present": "1", **screen, **query})
+        got = page.evaluate(LAYOUT)
+        page.screenshot(path=str(tmp_path / f"present_{url_path}_{width}.png"))
+    finally:
+        context.close()
+    assert got["docScroll"] <= height and got["mainScroll"] <= got["mainClient"] == height, got
+    assert got["chartInside"] and got["controlsInside"] and got["nControls"] >= 3, got
+    labels = [label for label, _ in got["buttons"]]
+    assert all(inside for _, inside in got["buttons"]), got["buttons"]
+    assert any("Home" in t for t in labels) and any("End" in t for t in labels)  # the step buttons
+    assert any("Exit presentation" in t for t in labels) and any("Share with the class" in t for t in labels)
+    assert not got["sidebar"]
+    # the figure fills the screen: most of its width or height
+    chart_w, chart_h = got["chart"][2] - got["chart"][0], got["chart"][3] - got["chart"][1]
+    assert chart_w >= 0.6 * width or chart_h >= 0.7 * height, got["chart"]
+
+
+def test_cell_values_are_at_least_18_px_at_1280x720(page, app_url, tmp_path):
+    """The brief's case: a 5x5 input, a 3x3 kernel and padding 1 (the Conv2d lesson's defaults)."""
+    open_presenting(page, app_url, "conv2d", {"present": "1", "c2_in_h": "5", "c2_in_w": "5", "c2_k_h": "3",
+                                              "c2_k_w": "3", "c2_p_h": "1", "c2_p_w": "1"})
+    got = page.evaluate(LAYOUT)
+    page.screenshot(path=str(tmp_path / "present_fonts_1280.png"))
+    assert len(got["valueFonts"]) >= 25 + 49 + 9  # input, padded input, kernel (outputs too, once computed)
+    assert abs(got["svgScale"] - 1) < 0.01  # drawn at its own pixel size: no CSS scaling
+    rendered = [f * got["svgScale"] for f in got["valueFonts"]]
+    assert min(rendered) >= 18, sorted(set(rendered))
+    assert min(got["valueHeights"]) >= 18  # the glyph boxes on screen, not only the declared size
+
+
+def test_outside_presentation_mode_the_lesson_keeps_its_sidebar_and_text(page, app_url):
+    open_presenting(page, app_url, "conv2d", {"c2_k_h": "2"})
+    got = page.evaluate(LAYOUT)
+    assert got["sidebar"] and max(got["valueFonts"]) == 14
+    assert page.get_by_role("heading", name="Conv2d", exact=True).count() == 1
+    page.get_by_role("button", name="Present").click()
+    page.wait_for_selector("text=Exit presentation", timeout=20_000)
+    wait_for_idle(page)
+    assert "present=1" in page.url and "c2_k_h=2" in page.url
+    got = page.evaluate(LAYOUT)
+    assert not got["sidebar"] and min(got["valueFonts"]) >= 18
+    page.get_by_role("button", name="Exit presentation").click()
+    page.wait_for_selector("section[data-testid='stSidebar']", state="visible", timeout=20_000)
+    wait_for_idle(page)
+    assert "present" not in page.url and "c2_k_h=2" in page.url  # the settings came back with the sidebar
+    assert page.get_by_role("heading", name="Conv2d", exact=True).count() == 1
+
+
+def step_label(page) -> str:
+    return page.locator(STEP_LABEL).first.text_content()
+
+
+def unfocus(page) -> None:
+    """Keys go to the page itself, as after a click on empty space (no widget has the focus)."""
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+
+
+@pytest.mark.parametrize("present", [False, True])
+def test_space_plays_and_pauses_the_animation(page, app_url, present):
+    open_presenting(page, app_url, "conv2d", {"present": "1"} if present else {})
+    assert step_label(page) == "step 0 · out[0,0]"
+    unfocus(page)
+    page.keyboard.press(" ")
+    page.wait_for_function(f"() => document.querySelector('{STEP_LABEL}').textContent !== 'step 0 · out[0,0]'",
+                           timeout=20_000)
+    page.keyboard.press(" ")  # pause
+    page.wait_for_timeout(300)
+    paused = step_label(page)
+    page.wait_for_timeout(1500)  # at 2 steps/s a playing animation would move on by 3 steps
+    assert step_label(page) == paused != "step 0 · out[0,0]"
+    page.keyboard.press(" ")  # plays again, from where it paused
+    page.wait_for_function(f"() => document.querySelector('{STEP_LABEL}').textContent !== '{paused}'",
+                           timeout=20_000)
+    page.keyboard.press(" ")
+
+
+def test_space_typed_into_a_box_is_left_alone(page, app_url):
+    open_presenting(page, app_url, "conv2d", {})
+    box = page.locator("section[data-testid='stSidebar'] input[type='number']").first
+    box.click()
+    page.keyboard.press(" ")
+    page.wait_for_timeout(1200)
+    assert step_label(page) == "step 0 · out[0,0]"
+
+
+def url_step(page) -> str | None:
+    return dict(parse_qsl(urlsplit(page.url).query)).get("c2_step")
+
+
+def press_and_wait(page, key: str, expected: str | None) -> None:
+    page.keyboard.press(key)
+    page.wait_for_function(f"() => new URLSearchParams(location.search).get('c2_step') === {expected!r}"
+                           if expected is not None else
+                           "() => !new URLSearchParams(location.search).has('c2_step')", timeout=20_000)
+    wait_for_idle(page)
+
+
+@pytest.mark.parametrize("present", [False, True])
+def test_home_end_and_arrows_move_the_step(page, app_url, present):
+    open_presenting(page, app_url, "conv2d", {"c2_step": "5", **({"present": "1"} if present else {})})
+    unfocus(page)
+    press_and_wait(page, "ArrowRight", "6")
+    press_and_wait(page, "ArrowLeft", "5")
+    press_and_wait(page, "End", "24")  # 5x5 output: steps 0..24
+    press_and_wait(page, "Home", None)  # step 0 is the default: left out of the link
+    assert step_label(page) == "step 0 · out[0,0]"
+
+
+@pytest.mark.parametrize("present", [False, True])
+def test_the_qr_code_on_screen_decodes_to_the_page_link(page, app_url, tmp_path, present):
+    query = {"c2_k_h": "2", "c2_pmode": "reflect", "c2_step": "3", **({"present": "1"} if present else {})}
+    open_presenting(page, app_url, "conv2d", query)
+    page.keyboard.press("ArrowRight")  # a step moved in the fragment after the page ran: the link must have it
+    page.wait_for_function("() => new URLSearchParams(location.search).get('c2_step') === '4'", timeout=20_000)
+    wait_for_idle(page)
+    page.get_by_role("button", name="Share with the class").click()
+    image = page.get_by_role("img", name="QR code of this page's link")
+    image.wait_for(timeout=20_000)
+    wait_for_idle(page)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(tmp_path / f"share_{'present' if present else 'lesson'}.png"))
+    shot = Image.open(io.BytesIO(image.screenshot())).convert("L")  # what the class's phones see
+    assert shot.size[0] >= (300 if present else 250)  # over 40 % of a 720 px projection's height when presenting
+    found = zxingcpp.read_barcodes(shot)
+    assert len(found) == 1, found
+    link = urlsplit(found[0].text)
+    browser = urlsplit(page.url)
+    assert (link.scheme, link.netloc, link.path) == (browser.scheme, browser.netloc, browser.path)
+    settings = {k: v for k, v in parse_qsl(browser.query) if k not in ("present", "screen")}
+    assert dict(parse_qsl(link.query)) == settings == {**{k: v for k, v in query.items() if k != "present"},
+                                                       "c2_step": "4"}
+    copy = page.locator("[data-testid='stCode'] code").filter(has_text=f"{browser.netloc}/").first
+    assert copy.inner_text().strip() == found[0].text
+    box = copy.bounding_box()  # the link and its copy button show in the popover without scrolling it
+    assert box["y"] >= 0 and box["y"] + box["height"] <= page.viewport_size["height"]
+    assert page.evaluate("""() => { const body = document.querySelector('[data-testid="stPopoverBody"]');
+                                    return body.scrollHeight <= body.clientHeight + 1; }""")
