@@ -194,3 +194,26 @@ def test_the_qr_code_on_screen_decodes_to_the_page_link(page, app_url, tmp_path,
     assert box["y"] >= 0 and box["y"] + box["height"] <= page.viewport_size["height"]
     assert page.evaluate("""() => { const body = document.querySelector('[data-testid="stPopoverBody"]');
                                     return body.scrollHeight <= body.clientHeight + 1; }""")
+
+
+def test_space_plays_and_pauses_the_server_side_play_of_a_figure_without_frames(page, app_url):
+    """ConvTranspose2d of a 12x12 input, stride 4, kernel 7: 49x49 = 2401 steps, more than a browser animation
+    holds; space switches the server-side Play toggle instead of Plotly's buttons."""
+    big = {"ct_in_h": "12", "ct_in_w": "12", "ct_s_h": "4", "ct_s_w": "4", "ct_k_h": "7", "ct_k_w": "7"}
+    open_app_page(page, app_url, "conv_transpose2d", big)
+    toggle = page.locator("[data-testid='stMain'] [data-testid='stCheckbox']").filter(has_text="Play")
+    toggle.wait_for(timeout=60_000)
+    assert page.locator(".js-plotly-plot .updatemenu-button").count() == 0  # no frames: no Plotly Play
+    step = lambda: int(dict(parse_qsl(urlsplit(page.url).query)).get("ct_step", 0))  # noqa: E731
+    unfocus(page)
+    page.keyboard.press(" ")
+    page.wait_for_function("() => Number(new URLSearchParams(location.search).get('ct_step')) >= 2", timeout=30_000)
+    page.keyboard.press(" ")
+    wait_for_idle(page)
+    page.wait_for_timeout(1500)  # past a tick (PLAY_SECONDS = 1)
+    stopped = step()
+    page.wait_for_timeout(2500)
+    # paused: the step stays (it may be one behind the last tick seen: the page's slider can send its older value
+    # with the toggle's change, a race of the lesson's server-side Play, not of the keyboard)
+    assert step() == stopped >= 1
+    assert not toggle.locator("input").is_checked()
