@@ -1,5 +1,6 @@
 """The gallery and the downloads in headless Chromium at 1280x720: the gallery renders its live figures, a prepared
-GIF downloads (page.expect_download) and decodes to a frame per step; a lesson's SVG downloads and parses."""
+GIF downloads (page.expect_download) and decodes to a frame per step, the lesson link opens that configuration; a
+lesson's SVG downloads and parses."""
 import io
 import xml.etree.ElementTree as ET
 
@@ -42,6 +43,15 @@ def test_the_gallery_renders_live_figures_and_a_gif_downloads(page, app_url, tmp
     assert name == "padding_strides-2fps.gif"
     gif = Image.open(io.BytesIO(data))
     assert gif.format == "GIF" and gif.n_frames == 9  # 5x5, k3, stride 2, padding 1: a 3x3 output
+    no_exception(page)
+    # the link opens the lesson at this configuration
+    page.get_by_text("Open in the Conv2d lesson at this configuration").click()
+    page.wait_for_url("**/conv2d?**")
+    page.wait_for_selector(CHART, timeout=60_000)
+    wait_for_idle(page)
+    assert "c2_s_h=2" in page.url and "c2_bias=false" in page.url
+    shape_line = page.locator("[data-testid='stMarkdownContainer']").filter(has_text="→ Conv2d").first.inner_text()
+    assert "(1, 1, 5, 5)" in shape_line and "(1, 1, 3, 3)" in shape_line
     no_exception(page)
 
 

@@ -87,19 +87,24 @@ def _animation_button(kind: str, key: str, name: str, config: Hashable, fps: int
                   disabled=True, help=f"{str(err)[:1].upper()}{str(err)[1:]}. Use "
                                       f"{'the MP4' if kind == 'gif' else 'a smaller input, kernel or stride'}.")
         return
-    ready = st.session_state.setdefault(f"{key}_ready", {})
     token = _token(config, fps)
+    if st.session_state.get(f"{key}_ready", {}).get(kind) != token:  # not asked for at these settings yet
+        st.button(f"Prepare {label}", key=f"{key}_{kind}_prepare", icon=":material/movie:", width="stretch",
+                  on_click=_ask_for, args=(key, kind, token),
+                  help=f"Render the {n_steps} steps as {'an' if kind == 'mp4' else 'a'} {label} "
+                       f"({'H.264, plays in PowerPoint, Keynote and Google Slides' if kind == 'mp4' else 'loops'})")
+        return
+    data = _ENCODE[kind](config, fps, make)  # a progress bar here while it renders (then cached)
     file_name = f"{name}-{fps}fps.{kind}"
-    if ready.get(kind) != token:
-        if not st.button(f"Prepare {label}", key=f"{key}_{kind}_prepare", icon=":material/movie:", width="stretch",
-                         help=f"Render the {n_steps} steps as {'an' if kind == 'mp4' else 'a'} {label} "
-                              f"({'H.264, plays in PowerPoint, Keynote and Google Slides' if kind == 'mp4' else 'loops'})"):
-            return
-    data = _ENCODE[kind](config, fps, make)
-    ready[kind] = token
     st.download_button(f"{label} ({len(data) / 1e6:.2f} MB)", data, file_name=file_name, mime=MIME[kind],
                        key=f"{key}_{kind}", on_click="ignore", icon=":material/download:", width="stretch",
                        type="primary")
+
+
+def _ask_for(key: str, kind: str, token: str) -> None:
+    """The Prepare button's callback: this session wants the file of these settings (the run then builds it in the
+    button's place, so the button is gone before the progress bar shows)."""
+    st.session_state.setdefault(f"{key}_ready", {})[kind] = token
 
 
 def animation_downloads(key: str, name: str, config: Hashable, make_figure: Callable, step: int | None,
