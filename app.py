@@ -27,6 +27,9 @@ PAGES = {
                 url_path="checkerboards"),
         st.Page("pages/concepts/planner.py", title="Shape planner", icon=":material/account_tree:", url_path="planner"),
     ],
+    "Practice": [
+        st.Page("pages/practice/practice.py", title="Practice", icon=":material/quiz:", url_path="practice"),
+    ],
     "Lab": [
         st.Page("pages/lab/lab.py", title="Image lab", icon=":material/image:", url_path="lab"),
     ],

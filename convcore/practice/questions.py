@@ -29,6 +29,7 @@ KINDS = {
     "weights": "Weights and parameters",
     "chain": "Encoder/decoder chain",
 }
+LESSON_CHANNELS = 6  # the lessons' controls go up to 6 channels: every config question opens there
 DTYPE = np.float32  # the app's dtype: the lesson link reproduces the numbers exactly
 
 
@@ -127,9 +128,10 @@ def _config(rng, level: int, op: str, sizes=(4, 8), channels: bool = True) -> di
             if level == 3 or rng.random() < 0.3:
                 cfg["dilation"] = _pair(rng, 1, 2 if level == 2 else 3, square)
             if channels:
-                cfg["groups"] = int(rng.choice([1, 2, 4])) if level == 3 else 1
-                cfg["in_channels"] = cfg["groups"] * int(rng.integers(1, 4))
-                cfg["out_channels"] = cfg["groups"] * int(rng.integers(1, 4))
+                g = cfg["groups"] = int(rng.choice([1, 2, 3])) if level == 3 else 1
+                most = 3 if g == 1 else LESSON_CHANNELS // g  # the lessons take up to 6 channels
+                cfg["in_channels"] = g * int(rng.integers(1, most + 1))
+                cfg["out_channels"] = g * int(rng.integers(1, most + 1))
             if level == 3 and op == "conv2d":
                 if rng.random() < 0.25:
                     cfg["padding"], cfg["stride"] = str(rng.choice(["same", "valid"])), (1, 1)

@@ -34,6 +34,11 @@ SECTIONS = {
          "Chain Conv2d and ConvTranspose2d layers, follow the shapes, fix a decoder that does not "
          "return to the input size, export `nn.Sequential` code."),
     ],
+    "Practice": [
+        ("pages/practice/practice.py", ":material/quiz:",
+         "Questions generated from a seed and graded by the engine: output shapes, output values, which cells a "
+         "window reads, padding and output_padding, weights, decoder chains; ten to a round."),
+    ],
     "Lab": [
         ("pages/lab/lab.py", ":material/image:",
          "Any kernel and every parameter on your own photos (or the samples), with the output's "
