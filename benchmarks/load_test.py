@@ -1,8 +1,12 @@
 """Run by hand: a class of simulated students on the real server, speaking Streamlit's websocket protocol.
 
     python benchmarks/load_test.py                        # every scenario, one replica direct
-    python benchmarks/load_test.py --scenario class30 --replicas 2    # two replicas behind nginx (deploy/)
+    python benchmarks/load_test.py --scenario class30 --replicas 2 --nginx    # two replicas behind nginx (deploy/)
+    python benchmarks/load_test.py --scenario class30 --replicas 2    # two replicas direct, the students split
     python benchmarks/load_test.py --scenario cpu         # server CPU per rerun, by kind
+
+Where the server's time goes: `py-spy record --gil -p <server pid>` while a scenario runs (py-spy from PyPI, by
+hand: not a dependency of the project).
 
 Each student opens the Conv2d lesson through a shared link (GET the page, then the websocket: st_client.py), then
 every T seconds changes a setting as a student would: the next step (a fragment rerun), or a control of the 5x5
@@ -17,8 +21,8 @@ Scenarios (all loopback only, bounded in students and seconds; every process sta
   class100  100 students arriving within 20 s, interacting every 10 s
   upload    class30, plus one student uploading a 12 MP photo to the image lab, five different ones (p95 of the others
             during the uploads vs outside them, and vs class30 alone)
-  cpu       server CPU per rerun by kind, 10 students: steps only, controls among a few configurations (cached
-            after the first student), then controls that are new each time
+  cpu       server CPU per rerun by kind, 10 students: steps only, a control toggled between two configurations
+            (built once), random controls, then controls that are new each time
   idle      memory per idle session: 50 students open the lesson and do nothing
 """
 from __future__ import annotations
@@ -68,30 +72,47 @@ def rss_mb(pids: list[int]) -> float:
 
 
 class Servers:
-    """N replicas of the app: one direct (tests/browser.py's start_app), or N behind nginx (deploy/)."""
+    """N replicas of the app on loopback: each direct (tests/browser.py's start_app; student i goes to replica
+    i mod N), or behind nginx with cookie affinity (deploy/: one shared URL)."""
 
-    def __init__(self, replicas: int = 1):
-        self.replicas = replicas
-        self.url = ""
+    def __init__(self, replicas: int = 1, nginx: bool = False):
+        self.replicas, self.nginx = replicas, nginx
+        self.urls: list[str] = []
         self.app_pids: list[int] = []
         self.balancer_pids: list[int] = []
-        self._stop = None
+        self._stops: list = []
 
     def __enter__(self) -> "Servers":
-        if self.replicas == 1:
-            proc, self.url = start_app("app.py")
-            self.app_pids = [proc.pid]
-            self._stop = lambda: stop_app(proc)
-        else:
-            from deploy_control import start_cluster  # noqa: PLC0415 - deploy/ (issue 11's other half)
+        try:
+            if self.nginx:
+                from deploy_control import start_cluster  # noqa: PLC0415 - deploy/ (issue 11's other half)
 
-            cluster = start_cluster(self.replicas)
-            self.url, self.app_pids, self.balancer_pids = cluster.url, cluster.app_pids, cluster.balancer_pids
-            self._stop = cluster.stop
+                cluster = start_cluster(self.replicas)
+                self._stops.append(cluster.stop)
+                self.urls, self.app_pids, self.balancer_pids = [cluster.url], cluster.app_pids, cluster.balancer_pids
+            else:
+                for _ in range(self.replicas):
+                    proc, url = start_app("app.py")
+                    self._stops.append(lambda proc=proc: stop_app(proc))
+                    self.urls.append(url)
+                    self.app_pids.append(proc.pid)
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc) -> None:
-        self._stop()
+        for stop in reversed(self._stops):
+            stop()
+        self._stops.clear()
+
+    def url_for(self, student: int) -> str:
+        return self.urls[student % len(self.urls)]
+
+    def describe(self) -> str:
+        if self.nginx:
+            return f"{self.replicas} replicas behind nginx"
+        return "1 replica direct" if self.replicas == 1 else f"{self.replicas} replicas direct (students split)"
 
     def cpu(self) -> float:
         return cpu_seconds(self.app_pids)
@@ -193,7 +214,7 @@ class Student:
         return Record(start, "new config", run.seconds, error or ("" if run.ok else f"status {run.status}"))
 
 
-async def class_session(url: str, students: int, arrive_s: float, every_s: float, interact_s: float, tally: Tally,
+async def class_session(url_for, students: int, arrive_s: float, every_s: float, interact_s: float, tally: Tally,
                         on_phase=None, seed: int = 0) -> None:
     """`students` arrive uniformly within arrive_s, then each interacts every every_s (random phase) until the end
     of interact_s after the last arrival. on_phase(name) is called at "arrived" and "done" (for CPU/RSS samples)."""
@@ -201,7 +222,7 @@ async def class_session(url: str, students: int, arrive_s: float, every_s: float
     clock = lambda: time.perf_counter() - t0  # noqa: E731
     rng = random.Random(seed)
     arrivals = sorted(rng.uniform(0, arrive_s) for _ in range(students))
-    group = [Student(url, seed * 1000 + i, clock) for i in range(students)]
+    group = [Student(url_for(i), seed * 1000 + i, clock) for i in range(students)]
     end = arrive_s + 2 + interact_s
 
     async def one(student: Student, arrival: float) -> None:
@@ -298,13 +319,14 @@ async def warm_up(url: str) -> None:
     await student.session.close()
 
 
-def class_scenario(name: str, students: int, arrive_s: float, every_s: float, interact_s: float, replicas: int,
+def class_scenario(name: str, students: int, arrive_s: float, every_s: float, interact_s: float, setup: Servers,
                    upload: bool = False) -> dict:
     students = min(students, MAX_STUDENTS)
     tally, samples, windows = Tally(), {}, []
     photos = photos_12mp(5) if upload else []
-    with Servers(replicas) as servers:
-        asyncio.run(warm_up(servers.url))
+    with setup as servers:
+        for url in servers.urls:
+            asyncio.run(warm_up(url))
         time.sleep(1)
         samples["start"] = (time.perf_counter(), servers.cpu(), servers.rss())
 
@@ -313,18 +335,17 @@ def class_scenario(name: str, students: int, arrive_s: float, every_s: float, in
 
         async def main() -> None:
             t0 = time.perf_counter()
-            jobs = [class_session(servers.url, students, arrive_s, every_s, interact_s, tally, on_phase)]
+            jobs = [class_session(servers.url_for, students, arrive_s, every_s, interact_s, tally, on_phase)]
             if upload:
-                jobs.append(uploader(servers.url, photos, 5, arrive_s + 5, lambda: time.perf_counter() - t0,
+                jobs.append(uploader(servers.url_for(0), photos, 5, arrive_s + 5, lambda: time.perf_counter() - t0,
                                      windows))
             await asyncio.wait_for(asyncio.gather(*jobs), MAX_SECONDS)
 
         asyncio.run(main())
-    return report(name, replicas, students, tally, samples, windows)
+    return report(name, setup.describe(), students, tally, samples, windows)
 
 
-def report(name: str, replicas: int, students: int, tally: Tally, samples: dict, windows: list) -> dict:
-    where = "1 replica direct" if replicas == 1 else f"{replicas} replicas behind nginx"
+def report(name: str, where: str, students: int, tally: Tally, samples: dict, windows: list) -> dict:
     print(f"\n== {name}: {students} students, {where}; {load()}")
     recs = tally.records
     print(f"all interactions: {summary(recs)}")
@@ -354,24 +375,26 @@ def report(name: str, replicas: int, students: int, tally: Tally, samples: dict,
     return result
 
 
-def cpu_scenario(replicas: int, students: int = 10, seconds: float = 20, every_s: float = 1.0) -> None:
+def cpu_scenario(setup: Servers, students: int = 10, seconds: float = 20, every_s: float = 1.0) -> None:
     """Server CPU per rerun by kind: each phase, every student does one kind only; CPU over the phase / reruns."""
-    with Servers(replicas) as servers:
-        asyncio.run(warm_up(servers.url))
+    with setup as servers:
+        for url in servers.urls:
+            asyncio.run(warm_up(url))
 
         async def main() -> None:
             t0 = time.perf_counter()
             clock = lambda: time.perf_counter() - t0  # noqa: E731
-            group = [Student(servers.url, i, clock) for i in range(students)]
+            group = [Student(servers.url_for(i), i, clock) for i in range(students)]
             try:
                 await asyncio.gather(*(s.open() for s in group))
                 await asyncio.sleep(1)
                 print(f"\n== server CPU per rerun by kind: {students} students, "
-                      f"{'1 replica direct' if replicas == 1 else f'{replicas} replicas behind nginx'}; {load()}")
-                for kind in ("step", "control"):
-                    records = await phase(group, servers, kind, seconds, every_s)
-                    print(f"  {kind} ({'cached configurations' if kind == 'control' else 'fragment rerun'}): "
-                          f"{records}")
+                      f"{servers.describe()}; {load()}")
+                print(f"  step (a fragment rerun): {await phase(group, servers, 'step', seconds, every_s)}")
+                print(f"  control change to a configuration the server has built (kernel width 3 <-> 4): "
+                      f"{await phase(group, servers, 'toggle', seconds, every_s)}")
+                print(f"  control change, random (kernel, padding, stride: often a configuration new to the server): "
+                      f"{await phase(group, servers, 'control', seconds, every_s)}")
                 print(f"  new config (a control change to a configuration no one had): "
                       f"{await new_configs(group, servers)}")
             finally:
@@ -387,9 +410,16 @@ async def phase(group: list[Student], servers: Servers, kind: str, seconds: floa
     async def one(student: Student) -> None:
         await asyncio.sleep(student.rng.uniform(0, every_s))
         while time.perf_counter() < end:
-            records.append(await student.interact(kind))
+            if kind == "toggle":
+                records.append(await student.set_control("c2_k_w", 4 if student.values["c2_k_w"] == 3 else 3))
+            else:
+                records.append(await student.interact(kind))
             await asyncio.sleep(max(every_s - records[-1].seconds, 0))
 
+    if kind == "toggle":  # both configurations built (at the students' steps) before the CPU counts
+        for student in group:
+            for value in (4, 3):
+                await student.set_control("c2_k_w", value)
     cpu0 = servers.cpu()
     await asyncio.gather(*(one(s) for s in group))
     cpu_ms = (servers.cpu() - cpu0) * 1000 / max(len(records), 1)
@@ -417,14 +447,15 @@ async def new_configs(group: list[Student], servers: Servers) -> str:
     return f"CPU {cpu * 1000 / max(len(records), 1):.1f} ms per rerun; {summary(records)}; {errors} errors"
 
 
-def idle_scenario(replicas: int, students: int = 50) -> None:
+def idle_scenario(setup: Servers, students: int = 50) -> None:
     students = min(students, MAX_STUDENTS)
-    with Servers(replicas) as servers:
-        asyncio.run(warm_up(servers.url))
+    with setup as servers:
+        for url in servers.urls:
+            asyncio.run(warm_up(url))
         time.sleep(1)
 
         async def main() -> None:
-            group = [StreamlitSession(servers.url, LESSON, SHARED_LINK) for _ in range(students)]
+            group = [StreamlitSession(servers.url_for(i), LESSON, SHARED_LINK) for i in range(students)]
             rss0 = servers.rss()
             try:
                 for i in range(0, students, 10):
@@ -432,7 +463,7 @@ def idle_scenario(replicas: int, students: int = 50) -> None:
                 await asyncio.sleep(5)
                 rss1 = servers.rss()
                 print(f"\n== idle sessions: {students} students opened the lesson and wait, "
-                      f"{'1 replica direct' if replicas == 1 else f'{replicas} replicas behind nginx'}; {load()}")
+                      f"{servers.describe()}; {load()}")
                 print(f"  memory {rss0:.0f} MB before, {rss1:.0f} MB after = {(rss1 - rss0) / students:.2f} MB per "
                       f"idle session")
             finally:
@@ -442,26 +473,27 @@ def idle_scenario(replicas: int, students: int = 50) -> None:
 
 
 SCENARIOS = {
-    "class30": lambda r, d: class_scenario("30 students arriving within 10 s, one interaction every 5 s", 30, 10, 5,
-                                           d, r),
-    "class100": lambda r, d: class_scenario("100 students arriving within 20 s, one interaction every 10 s", 100,
-                                            20, 10, d, r),
-    "upload": lambda r, d: class_scenario("30 students every 5 s while one uploads five 12 MP photos", 30,
-                                          10, 5, d, r, upload=True),
-    "cpu": lambda r, d: cpu_scenario(r),
-    "idle": lambda r, d: idle_scenario(r),
+    "class30": lambda setup, d: class_scenario("30 students arriving within 10 s, one interaction every 5 s", 30,
+                                               10, 5, d, setup),
+    "class100": lambda setup, d: class_scenario("100 students arriving within 20 s, one interaction every 10 s",
+                                                100, 20, 10, d, setup),
+    "upload": lambda setup, d: class_scenario("30 students every 5 s while one uploads five 12 MP photos", 30, 10,
+                                              5, d, setup, upload=True),
+    "cpu": lambda setup, d: cpu_scenario(setup),
+    "idle": lambda setup, d: idle_scenario(setup),
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="all")
-    parser.add_argument("--replicas", type=int, default=1, help="1: one server direct; more: behind nginx")
+    parser.add_argument("--replicas", type=int, default=1, help="app processes (students split among them)")
+    parser.add_argument("--nginx", action="store_true", help="the replicas behind nginx (deploy/), one shared URL")
     parser.add_argument("--seconds", type=float, default=60, help="interaction phase of the class scenarios")
     args = parser.parse_args()
     seconds = min(args.seconds, MAX_SECONDS - 60)
     for name in SCENARIOS if args.scenario == "all" else [args.scenario]:
-        SCENARIOS[name](args.replicas, seconds)
+        SCENARIOS[name](Servers(min(args.replicas, 8), args.nginx), seconds)
 
 
 if __name__ == "__main__":
