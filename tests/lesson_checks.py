@@ -60,13 +60,28 @@ def figure_step(at, index: int = 0) -> int:
     return int(figure(at, index)["layout"]["meta"]["step"])
 
 
+CODE_PANELS = ("c2_code", "ct_code")  # the lessons' code panels: built only while open (ui.code_panel's key)
+
+
+def code_text(at) -> str:
+    """The page's PyTorch code; a lesson's code panel is opened first (a rerun) if it is closed."""
+    codes = [c.value for c in at.code if "import torch" in c.value]
+    closed = [key for key in CODE_PANELS if key in at.session_state and not at.session_state[key]]
+    if not codes and closed:
+        assert not at.get("code"), "a closed code panel sent its code"
+        for key in closed:
+            at.session_state[key] = True
+        at.run()
+        codes = [c.value for c in at.code if "import torch" in c.value]
+    assert len(codes) == 1, "expected one PyTorch code panel"
+    return codes[0]
+
+
 def code_output(at) -> np.ndarray:
     """Run the page's PyTorch code panel with torch and return its `y` (the oracle for what the page shows)."""
-    codes = [c.value for c in at.code if "import torch" in c.value]
-    assert len(codes) == 1, "expected one PyTorch code panel"
     scope: dict = {}
     with contextlib.redirect_stdout(io.StringIO()):
-        exec(codes[0], scope)  # noqa: S102 - the page's own generated code, run on purpose
+        exec(code_text(at), scope)  # noqa: S102 - the page's own generated code, run on purpose
     return scope["y"].detach().numpy()
 
 

@@ -15,6 +15,7 @@ from lesson_checks import (
     check_arithmetic,
     close_to_shown,
     code_output,
+    code_text,
     figure,
     figure_step,
     held_values,
@@ -95,7 +96,7 @@ def test_output_size_replaces_output_padding(app_test):
     assert cfg.effective_output_padding() == (1, 0)
     assert shape_line(at).endswith("output `(1, 1, 6, 5)`")
     check_arithmetic(at, cfg)
-    assert "output_size=(6, 5)" in [c.value for c in at.code if "import torch" in c.value][0]
+    assert "output_size=(6, 5)" in code_text(at)
 
 
 def test_groups_pick_the_input_channels_of_the_traced_output_channel(app_test):

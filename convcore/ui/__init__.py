@@ -28,7 +28,8 @@ API
 - show_url_notes(): the warning about unusable link values collected so far
 - run_engine(fn, *args, **kwargs): result, or None after st.error with the engine's rule and numbers
 - forward(cfg, x, w, b): cached cfg.forward
-- shape_panel(cfg) -> bool, code_panel(cfg, x, w, b, expanded=False, input_expr=None)
+- shape_panel(cfg) -> bool, code_panel(cfg, x, w, b, expanded=False, input_expr=None, key=None) (with a key: built
+  only while open)
 - value_picker(prefix, name, label, shape, kind="input"|"weight", default=None, symbol=None, editable=True)
   -> float32 array; named_values(choice, shape, seed, kind) is its pure core (INPUT_CHOICES, WEIGHT_CHOICES)
 - output_size_latex(cfg), shape_rows(cfg): the pure text behind shape_panel

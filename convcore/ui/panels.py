@@ -45,8 +45,15 @@ def shape_panel(cfg: ConvConfig) -> bool:
 
 
 def code_panel(cfg: ConvConfig, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None,
-               expanded: bool = False, input_expr: str | None = None) -> None:
-    """An expander with PyTorch code that reproduces these numbers (weights and input as literals)."""
-    with st.expander("PyTorch code", expanded=expanded, icon=":material/code:"):
-        st.code(cfg.code(x, weight, bias, input_expr=input_expr), language="python")
-        st.caption("Runs as is with `pip install torch`; `y` is the output shown on this page.")
+               expanded: bool = False, input_expr: str | None = None, key: str | None = None) -> None:
+    """An expander with PyTorch code that reproduces these numbers (weights and input as literals).
+
+    With a key the code is built only while the expander is open (opening it reruns the page; True in
+    st.session_state[key] opens it): a page's first load then skips the browser's syntax highlighter (1.5 MB, about
+    0.6 s of a fresh browser's main thread before the lesson's first chart).
+    """
+    lazy = {} if key is None else {"key": key, "on_change": "rerun"}
+    with st.expander("PyTorch code", expanded=expanded, icon=":material/code:", **lazy) as box:
+        if key is None or box.open:
+            st.code(cfg.code(x, weight, bias, input_expr=input_expr), language="python")
+            st.caption("Runs as is with `pip install torch`; `y` is the output shown on this page.")

@@ -19,4 +19,4 @@ lesson.animated_view(P, "window", cfg, x, w, b, out_channel)
 
 if not presenting:  # the slide shows the figure and its controls only
     ui.shape_panel(cfg)
-    ui.code_panel(cfg, x, w, b)
+    ui.code_panel(cfg, x, w, b, key=f"{P}_code")  # built when opened

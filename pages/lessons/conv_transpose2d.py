@@ -39,4 +39,4 @@ for tab, (label, view) in zip(tabs, TABS.items()):
 
 if not presenting:  # the slide shows the figure and its controls only
     ui.shape_panel(cfg)
-    ui.code_panel(cfg, x, w, b)
+    ui.code_panel(cfg, x, w, b, key=f"{P}_code")  # built when opened
