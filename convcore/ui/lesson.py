@@ -34,7 +34,7 @@ from .lesson_text import (VIEW_NOTES, axis_numbers, demo_output_padding, extra_c
                           output_padding_rows, output_padding_story, output_padding_table, overlap_story, parse_cell,
                           scatter_lines, window_arithmetic)
 from .panels import forward, run_engine, shape_panel
-from . import present
+from . import predict, present
 from .params import conv_params
 from .url_state import choice, note_bad_url_value, set_url_value, show_url_notes, url_int, widget_key
 from .values import value_picker
@@ -351,10 +351,12 @@ def _view_body(prefix: str, view: str, cfg: ConvConfig, x, w, b, out_channel: in
         set_url_value(widget_key(prefix, name), step, 0)
         if step == n_steps - 1:
             ss[playing_key] = False
+    hidden = predict.hidden_from(prefix, step) if view == "window" else None  # predict mode (ui/predict.py)
     show_url_notes()
     try:
-        fig = view_figure(view, cfg, x, w, b, out_channel, step, focus if view == "window" else None,
-                          present.screen())
+        fig = (predict.figure(trace, step, hidden, focus, **FIGURE_SIZE) if hidden is not None else
+               view_figure(view, cfg, x, w, b, out_channel, step, focus if view == "window" else None,
+                           present.screen()))
     except ValueError as err:  # only the matrix view has a size limit (C grows as input pixels x output pixels)
         if view != "matrix":
             raise
@@ -370,7 +372,7 @@ def _view_body(prefix: str, view: str, cfg: ConvConfig, x, w, b, out_channel: in
         step_controls(prefix, n_steps, functools.partial(in_label, scatter), name, "input cell", scrub)
     else:
         step_controls(prefix, n_steps, functools.partial(out_label, trace), name, "output cell", scrub)
-    if scrub:
+    if scrub and hidden is None:
         st.caption(f"{n_steps} steps are more than a browser animation holds here: step with the buttons or the "
                    f"slider, Play on the server, or click a cell.")
     if view == "window" and focus is not None:
@@ -379,6 +381,8 @@ def _view_body(prefix: str, view: str, cfg: ConvConfig, x, w, b, out_channel: in
         return
     if cfg.transposed:
         st.caption(VIEW_NOTES["zero insertion" if view == "window" else view])
+    if view == "window" and predict.panel(prefix, trace, step):  # the arithmetic waits for the student's guess
+        return
     arithmetic_panel(*step_arithmetic(view, cfg, x, w, b, out_channel, step))
     view_downloads(prefix, view, cfg, x, w, b, out_channel,
                    transpose_trace(cfg, x, w, b, out_channel) if cfg.transposed else trace, step)

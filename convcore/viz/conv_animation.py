@@ -92,7 +92,8 @@ def _grid_hover(trace: WindowTrace, c: int, k: int, rows, cols) -> list[str]:
     return out
 
 
-def _static_traces(trace: WindowTrace, board: Board, show_input: bool, separate_grid: bool) -> list[dict]:
+def _static_traces(trace: WindowTrace, board: Board, show_input: bool, separate_grid: bool,
+                   hide_from: int | None = None) -> list[dict]:
     keys = GRID_KEYS[trace.op]
     cg, h, w = trace.input.shape
     lim_in = P.scale_limit(trace.input, trace.grid)
@@ -146,9 +147,16 @@ def _static_traces(trace: WindowTrace, board: Board, show_input: bool, separate_
         op_h, op_w = _output_padding(trace)
         extra = (rr >= ho - op_h) | (cc >= wo - op_w)
         edge[extra], width[extra] = P.OUTPUT_PADDING_EDGE, 3
-    out = cell_trace(g, rr, cc, values=v, limit=lim_out, texts=value_texts(v),
-                     hover=[f"out[{trace.batch}, {trace.out_channel}, {r}, {q}] = {format_number(x)}<br>step {s}"
-                            for s, (r, q, x) in enumerate(zip(rr, cc, v))])
+    texts = value_texts(v)
+    hover = [f"out[{trace.batch}, {trace.out_channel}, {r}, {q}] = {format_number(x)}<br>step {s}"
+             for s, (r, q, x) in enumerate(zip(rr, cc, v))]
+    if hide_from is not None:  # predict mode: the cells from this step on are not revealed yet
+        hidden = np.arange(ho * wo) >= hide_from
+        v = np.where(hidden, 0.0, v)
+        texts = [("?" if s == hide_from else "") if hide else t for s, (t, hide) in enumerate(zip(texts, hidden))]
+        hover = [f"out[{trace.batch}, {trace.out_channel}, {r}, {q}] = ?<br>step {s}" if hide else h
+                 for s, (r, q, h, hide) in enumerate(zip(rr, cc, hover, hidden))]
+    out = cell_trace(g, rr, cc, values=v, limit=lim_out, texts=texts, hover=hover)
     out["marker"]["line"] = {"color": edge.tolist(), "width": width.tolist()}
     traces.append(out)
     return traces
@@ -262,6 +270,7 @@ class _Mover:
         self.max_chars = max(20, int((width - 2 * MARGIN_EQ) / (0.6 * board.fonts.equation)))
         self.text = StepText(trace, digits=3, times="·")
         self.inputs = inputs
+        self.hide_from = None  # predict mode: the step from which the arithmetic line keeps the value back
 
     @staticmethod
     def _rects(g: Placed, top, left, bottom, right):
@@ -310,13 +319,16 @@ class _Mover:
         return data
 
     def _equation(self, s: int) -> str:
+        if self.hide_from is not None and s >= self.hide_from:  # predict mode: the value is the question
+            return f"{self.text.lhs(s)} = ?"
         return self.text.fitted_line(s, self.max_chars)
 
 
 
 def window_figure(trace: WindowTrace, step: int = 0, *, max_width: int = 900, max_height: int = 540,
                   show_input: bool | None = None, focus_input: tuple[int, int] | None = None, animate: bool = True,
-                  max_frames: int | None = FRAME_CAP, frame_ms: int = 500, fonts: P.Fonts = P.FONTS) -> go.Figure:
+                  max_frames: int | None = FRAME_CAP, frame_ms: int = 500, fonts: P.Fonts = P.FONTS,
+                  hide_outputs_from: int | None = None) -> go.Figure:
     """The animated sliding window of a WindowTrace, opened at `step`.
 
     max_width/max_height bound the whole figure in pixels (controls and legend included); show_input adds the
@@ -324,11 +336,13 @@ def window_figure(trace: WindowTrace, step: int = 0, *, max_width: int = 900, ma
     cells below 16 px); focus_input=(row, col) marks an input cell, the padded cells that copy it and the output
     cells it feeds. Frames only when animate and the steps fit max_frames; layout.meta["animated"] tells which.
     fonts: the text sizes (larger for a projector); the cells then grow to hold the values.
+    hide_outputs_from=s (predict mode): the output cells of steps >= s are drawn without their values ('?' on cell
+    s), the arithmetic line too, and there are no frames (playing would reveal them).
     """
     step = trace.check_step(step)
     separate_grid = trace.grid.shape != trace.input.shape or bool((trace.grid_kinds != CellKind.REAL).any())
     many = len(trace.in_channels) > 1
-    animated = animate and frames_fit(trace.n_steps, 0, max_frames)
+    animated = animate and hide_outputs_from is None and frames_fit(trace.n_steps, 0, max_frames)
     room = max_height - chrome_height(animated, True, fonts)
     min_width = fonts.px(MIN_ANIMATED_WIDTH) if animated else 0
 
@@ -352,7 +366,8 @@ def window_figure(trace: WindowTrace, step: int = 0, *, max_width: int = 900, ma
     width = max(board.width, min_width)
     mover = _Mover(trace, board, show_input, separate_grid, width)
     legend = _legend(trace, separate_grid, fonts)
-    static = _static_traces(trace, board, show_input, separate_grid) + label_traces(board) + legend
+    mover.hide_from = hide_outputs_from
+    static = _static_traces(trace, board, show_input, separate_grid, hide_outputs_from) + label_traces(board) + legend
     moving = mover.traces(step)
     traces = static + moving
     if focus_input is not None:  # drawn last: above the mask over the outputs not computed yet
