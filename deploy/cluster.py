@@ -1,0 +1,243 @@
+"""N replicas of the app on free loopback ports behind a foreground nginx, with a supervisor that health-checks them.
+
+Open-source nginx has no active health checks, so the supervisor does them: every `health_interval` seconds it asks
+each replica's /_stcore/health; after `health_failures` misses in a row the replica is marked `down` in the upstream
+and nginx reloads (SIGHUP: new connections avoid it, open websockets stay where they are); once it answers again it
+is put back. A replica whose process exited is started again on the same port (same place in the hash ring, so its
+students' cookies lead back to it) and rejoins when healthy. nginx's passive checks (max_fails, proxy_next_upstream)
+cover the seconds before the supervisor notices.
+
+Every process is a child of this one, asked to die with it (PR_SET_PDEATHSIG), and stop() ends them all.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deploy import render
+
+ROOT = Path(__file__).resolve().parent.parent
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+HEALTH_PATH = "/_stcore/health"
+REPLICA_PORT = 8501  # in a container or pod; on one machine every replica gets a free port
+
+
+def replica_command(address: str = "0.0.0.0", port: int = REPLICA_PORT) -> list[str]:
+    """The one command a replica runs (the rest of its settings are in .streamlit/config.toml; Dockerfile uses it)."""
+    return ["streamlit", "run", "app.py", "--server.address", address, "--server.port", str(port)]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the parent dies, so a killed supervisor leaves no orphans."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def healthy(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(url + HEALTH_PATH, timeout=timeout) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@dataclass
+class Replica:
+    index: int
+    port: int
+    log_path: Path
+    proc: subprocess.Popen | None = None
+    in_rotation: bool = False
+    misses: int = 0
+    restarts: int = 0
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+
+@dataclass
+class Cluster:
+    """`with Cluster(replicas=2) as c: c.url` (or start()/stop()); replicas default to one per core."""
+    replicas: int | None = None
+    port: int = 0  # the balancer's port; 0 = a free one
+    host: str = "127.0.0.1"
+    health_interval: float = 1.0
+    health_failures: int = 2
+    restart: bool = True
+    startup_timeout: float = 90.0
+    members: list[Replica] = field(default_factory=list, init=False)
+    nginx: subprocess.Popen | None = field(default=None, init=False)
+    workdir: Path | None = field(default=None, init=False)
+
+    def __post_init__(self):
+        self.replicas = self.replicas or os.cpu_count() or 1
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._monitor: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def __enter__(self) -> "Cluster":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- starting and stopping ------------------------------------------------------------------------------------
+    def start(self) -> "Cluster":
+        if not Path(NGINX).exists():
+            raise RuntimeError(f"nginx not found at {NGINX} (Debian: apt-get install nginx)")
+        self.workdir = Path(tempfile.mkdtemp(prefix="convolution-studio-"))
+        self.port = self.port or free_port(self.host)
+        try:
+            self.members = [Replica(i, free_port(), self.workdir / f"replica-{i}.log") for i in range(self.replicas)]
+            for replica in self.members:
+                self._spawn(replica)
+            deadline = time.monotonic() + self.startup_timeout
+            for replica in self.members:
+                while not healthy(replica.url, timeout=1):
+                    if replica.proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"replica {replica.index} did not start; see {replica.log_path}")
+                    time.sleep(0.2)
+                replica.in_rotation = True
+            self._write_config()
+            self.nginx = subprocess.Popen(
+                [NGINX, "-p", str(self.workdir), "-c", str(self.workdir / "nginx.conf")],
+                stdout=subprocess.DEVNULL, stderr=open(self.workdir / "nginx.out", "wb"), preexec_fn=_die_with_parent)
+            while not healthy(self.url, timeout=1):
+                if self.nginx.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"nginx did not start: {(self.workdir / 'nginx.out').read_text()}")
+                time.sleep(0.1)
+        except BaseException:
+            self.stop()
+            raise
+        self._monitor = threading.Thread(target=self._supervise, name="cluster-supervisor", daemon=True)
+        self._monitor.start()
+        return self
+
+    def stop(self) -> None:
+        """End nginx and every replica (by their own handles), then remove the temporary directory."""
+        self._stopping.set()
+        if self._monitor is not None:
+            self._monitor.join(timeout=10)
+        procs = [p for p in [self.nginx] + [r.proc for r in self.members] if p is not None]
+        for proc in procs:
+            if proc.poll() is None:
+                try:
+                    os.kill(proc.pid, signal.SIGCONT)  # a stopped (SIGSTOP) process cannot act on SIGTERM
+                    proc.terminate()
+                except ProcessLookupError:
+                    pass
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        if self.workdir is not None and not os.environ.get("CLUSTER_KEEP_LOGS"):
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _spawn(self, replica: Replica) -> None:
+        log = open(replica.log_path, "ab")
+        replica.proc = subprocess.Popen(
+            [sys.executable, "-m", *replica_command("127.0.0.1", replica.port)], cwd=ROOT,
+            stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        log.close()
+
+    # -- the supervisor -------------------------------------------------------------------------------------------
+    def _write_config(self) -> None:
+        down = {r.address for r in self.members if not r.in_rotation}
+        listen = f"{self.host}:{self.port}"
+        (self.workdir / "balancer.conf").write_text(render.balancer_conf([r.address for r in self.members], listen, down))
+        (self.workdir / "nginx.conf").write_text(render.main_conf(self.workdir))
+
+    def _reload(self) -> None:
+        self._write_config()
+        if self.nginx is not None and self.nginx.poll() is None:
+            os.kill(self.nginx.pid, signal.SIGHUP)
+
+    def _supervise(self) -> None:
+        while not self._stopping.wait(self.health_interval):
+            changed = False
+            for replica in self.members:
+                if self._stopping.is_set():
+                    return
+                exited = replica.proc.poll() is not None
+                if exited and self.restart:
+                    replica.restarts += 1
+                    self._spawn(replica)
+                ok = not exited and healthy(replica.url, timeout=self.health_interval)
+                replica.misses = 0 if ok else replica.misses + 1
+                # Out at once if its process died, after health_failures misses if it stopped answering.
+                wanted = ok if not replica.in_rotation else not exited and replica.misses < self.health_failures
+                if wanted != replica.in_rotation:
+                    replica.in_rotation = wanted
+                    changed = True
+            if changed:
+                with self._lock:
+                    self._reload()
+
+    # -- for tests and load scripts -------------------------------------------------------------------------------
+    def in_rotation(self) -> list[int]:
+        """The indexes of the replicas nginx routes new connections to."""
+        return [r.index for r in self.members if r.in_rotation]
+
+    def replica_of(self, address: str) -> Replica:
+        """The replica whose address (as in the X-Replica header, "127.0.0.1:port") is given."""
+        return next(r for r in self.members if r.address == address)
+
+    @property
+    def app_pids(self) -> list[int]:
+        """The replicas' process ids now (a restarted replica has a new one)."""
+        return [r.proc.pid for r in self.members if r.proc is not None and r.proc.poll() is None]
+
+    @property
+    def balancer_pids(self) -> list[int]:
+        """nginx's master and worker process ids now."""
+        if self.nginx is None or self.nginx.poll() is not None:
+            return []
+        return [self.nginx.pid, *_children(self.nginx.pid)]
+
+    def pids(self) -> set[int]:
+        """Every live process this cluster started: nginx's master and workers, the replicas."""
+        roots = [p.pid for p in [self.nginx] + [r.proc for r in self.members] if p is not None and p.poll() is None]
+        return {pid for root in roots for pid in [root, *_children(root)]}
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in task.read_text().split():
+            found += [int(child), *_children(int(child))]
+    return found
+
+
+def start_cluster(replicas: int | None = None, **options) -> Cluster:
+    """Start `replicas` app processes behind nginx on free loopback ports; call .stop() (or use `with`) to end them."""
+    return Cluster(replicas=replicas, port=0, **options).start()

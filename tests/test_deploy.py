@@ -1,0 +1,138 @@
+"""deploy/: the balancer's nginx config is valid, affinity pins a client to its replica, a replica that fails its
+health check leaves the rotation, a dead one is restarted, and nothing is left running afterwards."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+
+import pytest
+
+from convcore.imaging import MAX_UPLOAD_MB
+from deploy import render
+from deploy.cluster import NGINX, ROOT, Cluster, healthy
+from deploy_fixtures import alive, cluster_fixture, get, need_nginx
+
+CONFIG = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+
+
+@pytest.fixture
+def cluster():
+    yield from cluster_fixture()
+
+
+def wait_until(predicate, timeout: float = 20, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_streamlit_config_is_the_deployment_one():
+    server = CONFIG["server"]
+    assert server["maxUploadSize"] == MAX_UPLOAD_MB  # the image lab's cap
+    assert server["fileWatcherType"] == "none" and server["headless"] is True
+    assert server["enableXsrfProtection"] is True
+    assert CONFIG["client"]["toolbarMode"] in ("viewer", "minimal")  # no developer options, no Deploy button
+
+
+def test_rendered_nginx_config_passes_nginx_t(tmp_path):
+    need_nginx()
+    (tmp_path / "balancer.conf").write_text(render.balancer_conf(["127.0.0.1:9001", "127.0.0.1:9002"],
+                                                                  "127.0.0.1:9000", down={"127.0.0.1:9002"}))
+    (tmp_path / "nginx.conf").write_text(render.main_conf(tmp_path))
+    result = subprocess.run([NGINX, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "syntax is ok" in result.stderr and "test is successful" in result.stderr
+    conf = (tmp_path / "balancer.conf").read_text()
+    directives = [line.split("#")[0].strip() for line in conf.splitlines()]
+    assert "hash $cs_route_key consistent;" in directives and not any(d.startswith("ip_hash") for d in directives)
+    assert "server 127.0.0.1:9002 max_fails=2 fail_timeout=10s down;" in conf
+    assert int(re.search(r"client_max_body_size (\d+)m;", conf).group(1)) >= MAX_UPLOAD_MB
+    assert re.search(r"proxy_read_timeout 1d;", conf) and "proxy_set_header Host $http_host;" in conf
+
+
+def test_a_client_keeps_its_replica_across_requests(cluster):
+    status, first, route = get(cluster.url + "/")
+    assert status == 200 and route, "the first response sets the route cookie"
+    for path in ["/", "/conv2d?c2_k_h=5", "/_stcore/health", "/lab"] * 3:
+        status, replica, again = get(cluster.url + path, cookie=route)
+        assert (status, replica, again) == (200, first, None)  # same replica, cookie not set again
+    # Different students spread over both replicas (20 random keys all on one replica: chance 2**-19).
+    assert {get(cluster.url + "/")[1] for _ in range(20)} == {r.address for r in cluster.members}
+
+
+def test_a_replica_that_stops_answering_its_health_check_leaves_the_rotation(cluster):
+    def replica_of(route: str) -> str | None:
+        """The replica the balancer sends this route cookie's health check to now (None: no answer within 1 s)."""
+        try:
+            return get(cluster.url + "/_stcore/health", cookie=route, timeout=1)[1]
+        except OSError:
+            return None
+
+    _, replica_address, route = get(cluster.url + "/")
+    replica = cluster.replica_of(replica_address)
+    other = next(r for r in cluster.members if r is not replica)
+    os.kill(replica.proc.pid, signal.SIGSTOP)  # alive, port open, but answers nothing (a hung replica)
+    try:
+        wait_until(lambda: cluster.in_rotation() == [other.index], what="the hung replica to be marked down")
+        wait_until(lambda: replica_of(route) == other.address, what="nginx to reload without the hung replica")
+        for _ in range(5):  # its students' requests now go to the live replica
+            assert get(cluster.url + "/_stcore/health", cookie=route)[:2] == (200, other.address)
+        assert f"server {replica.address} max_fails=2 fail_timeout=10s down;" in (
+            cluster.workdir / "balancer.conf").read_text()
+    finally:
+        os.kill(replica.proc.pid, signal.SIGCONT)
+    wait_until(lambda: len(cluster.in_rotation()) == 2, what="the replica to rejoin")
+    wait_until(lambda: replica_of(route) == replica.address, what="the student's cookie to lead back to its replica")
+    assert replica.restarts == 0
+
+
+def test_a_replica_that_dies_is_restarted_and_rejoins(cluster):
+    replica = cluster.members[0]
+    old_pid = replica.proc.pid
+    replica.proc.kill()
+    wait_until(lambda: cluster.in_rotation() == [1], what="the dead replica to leave the rotation")
+    assert healthy(cluster.url)  # the balancer still serves
+    wait_until(lambda: cluster.in_rotation() == [0, 1], timeout=60, what="the restarted replica to rejoin")
+    assert replica.restarts == 1 and replica.proc.pid != old_pid and alive([old_pid]) == []
+
+
+def test_serve_prints_the_address_and_stops_cleanly_on_sigterm_and_ctrl_c():
+    need_nginx()
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        proc = subprocess.Popen([sys.executable, "-m", "deploy.serve", "--replicas", "2", "--port", "0"], cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            lines = []
+            while not any("Share this address" in line for line in lines):
+                line = proc.stdout.readline()
+                assert line, "".join(lines)
+                lines.append(line)
+            url = re.search(r"(http://\S+)", lines[-1]).group(1)
+            assert get(url + "/")[0] == 200
+            started = [proc.pid, *_descendants(proc.pid)]
+            assert len(started) >= 1 + 2 + 2  # serve, two replicas, nginx's master and a worker
+            proc.send_signal(stop_signal)
+            assert proc.wait(timeout=30) == 0
+            wait_until(lambda: alive(started) == [], timeout=10, what="every process to end")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def _descendants(pid: int) -> list[int]:
+    from deploy.cluster import _children
+    return _children(pid)
+
+
+def test_serve_refuses_zero_replicas():
+    result = subprocess.run([sys.executable, "-m", "deploy.serve", "--replicas", "0"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 2 and "--replicas=0 must be at least 1" in result.stderr
