@@ -30,7 +30,7 @@ from deploy import render
 ROOT = Path(__file__).resolve().parent.parent
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 HEALTH_PATH = "/_stcore/health"
-REPLICA_PORT = 8501  # in a container or pod; on one machine every replica gets a free port
+REPLICA_PORT = render.REPLICA_PORT
 
 
 def replica_command(address: str = "0.0.0.0", port: int = REPLICA_PORT) -> list[str]:

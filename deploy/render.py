@@ -10,6 +10,8 @@ from pathlib import Path
 from convcore.imaging import MAX_UPLOAD_MB
 
 TEMPLATES = Path(__file__).resolve().parent / "nginx"
+COMPOSE_CONF = Path(__file__).resolve().parent / "compose" / "balancer.conf"
+REPLICA_PORT = 8501  # a replica's port in a container or pod (on one machine each gets a free port)
 # Passive health: after MAX_FAILS failed tries within FAIL_TIMEOUT a replica rests for FAIL_TIMEOUT.
 MAX_FAILS = 2
 FAIL_TIMEOUT_S = 10
@@ -44,3 +46,17 @@ def main_conf(prefix: Path) -> str:
     if os.geteuid() == 0:  # workers would drop to `nobody` and could not write the (private) temp directory
         user = f"user {pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name};"
     return _fill((TEMPLATES / "main.conf").read_text(), {"PREFIX": str(prefix), "USER": user})
+
+
+def compose_conf() -> str:
+    """The balancer for deploy/compose.yaml: the `app` service's replicas (nginx resolves its name to all of them)."""
+    return balancer_conf([f"app:{REPLICA_PORT}"], "80")
+
+
+if __name__ == "__main__":  # python -m deploy.render compose: rewrite deploy/compose/balancer.conf
+    import sys
+
+    if sys.argv[1:] != ["compose"]:
+        sys.exit("usage: python -m deploy.render compose")
+    COMPOSE_CONF.write_text(compose_conf())
+    print(f"wrote {COMPOSE_CONF}")

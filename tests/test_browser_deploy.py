@@ -1,0 +1,101 @@
+"""Two replicas behind nginx in headless Chromium: an image uploads through the balancer (the upload reaches the
+session's replica: no "Invalid session_id"), and killing the replica a student is on loses nothing: the page
+reconnects to the live replica, an interaction there keeps every other setting, and reloading its URL restores the
+same settings and step."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from browser import EXCEPTION, VIEWPORT, open_app_page, wait_for_idle
+from deploy_fixtures import cluster_fixture
+from deploy_pages import LESSON_LINKS, widget_values
+
+pytestmark = pytest.mark.browser
+
+APP = "[data-testid='stApp']"
+CHART = ".js-plotly-plot .main-svg"
+
+
+@pytest.fixture
+def cluster():
+    yield from cluster_fixture()
+
+
+@pytest.fixture
+def cluster_without_restarts():
+    """The killed replica stays dead, so that the reload below surely lands on the other one."""
+    yield from cluster_fixture(restart=False)
+
+
+@pytest.fixture
+def context(chromium):
+    """A fresh browser (own cookies, empty cache): a new student."""
+    ctx = chromium.new_context(viewport=VIEWPORT)
+    yield ctx
+    ctx.close()
+
+
+def open_on_cluster(page, cluster, link: str) -> str:
+    """Open a link through the balancer; returns the replica (X-Replica) that served the page."""
+    path, _, query = link.partition("?")
+    response = page.goto(f"{cluster.url}/{link}", wait_until="domcontentloaded", timeout=60_000)
+    open_app_page(page, cluster.url, path, query)  # same URL again, now cached: waits until it settles
+    page.wait_for_selector(CHART, timeout=60_000)
+    wait_for_idle(page)
+    return response.headers["x-replica"]
+
+
+def test_an_image_uploads_through_the_balancer(cluster, context, tmp_path):
+    y, x = np.mgrid[0:60, 0:90]
+    path = tmp_path / "photo.png"
+    Image.fromarray(np.stack([x * 2, y * 4, (x + y) % 256], axis=-1).astype(np.uint8)).save(path)
+    page = context.new_page()
+    open_app_page(page, cluster.url, "lab", {"lab_src": "upload"})
+    assert any(c["name"] == "cs_route" for c in context.cookies())  # the balancer pinned this browser
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(path))
+    page.get_by_text("output (3, 60, 90)").wait_for(timeout=60_000)
+    page.locator(".js-plotly-plot .imagelayer image").nth(1).wait_for(state="attached", timeout=60_000)
+    wait_for_idle(page)
+    text = page.locator(APP).inner_text()
+    assert "Invalid session_id" not in text and "rror" not in page.locator("[data-testid='stFileUploader']").inner_text()
+    assert page.locator(EXCEPTION).count() == 0
+    page.screenshot(path=str(tmp_path / "lab-through-nginx.png"))
+
+
+def test_killing_a_students_replica_loses_no_setting(cluster_without_restarts, context):
+    cluster = cluster_without_restarts
+    page = context.new_page()
+    link = LESSON_LINKS[0]  # conv2d, kernel H 5, stride W 2, step 3
+    replica = cluster.replica_of(open_on_cluster(page, cluster, link))
+    before = widget_values(page)
+    assert before["number kernel H"] == "5" and before["number stride W"] == "2" and before["step"].startswith("step 3")
+
+    replica.proc.kill()
+    killed = time.monotonic()
+    page.wait_for_selector(f"{APP}:not([data-test-connection-state='CONNECTED'])", state="attached", timeout=10_000)
+    page.wait_for_selector(f"{APP}[data-test-connection-state='CONNECTED']", state="attached", timeout=30_000)
+    assert time.monotonic() - killed < 15  # reconnected through nginx to the live replica
+    assert widget_values(page) == before
+
+    # The live replica has a fresh session: the next interaction reruns there with the page's widgets and URL.
+    box = page.get_by_role("spinbutton", name="kernel W")
+    box.fill("2")
+    box.press("Enter")
+    page.wait_for_function("() => location.search.includes('c2_k_w=2')", timeout=30_000)
+    wait_for_idle(page)
+    after_change = widget_values(page)
+    assert after_change == {**before, "number kernel W": "2", "step": after_change["step"]}
+    assert after_change["step"].startswith("step 3") and page.locator(EXCEPTION).count() == 0
+
+    # Reloading the URL (on the live replica) restores the same settings and step.
+    url = page.url
+    response = page.goto(url, wait_until="domcontentloaded")
+    assert response.headers["x-replica"] != replica.address
+    wait_for_idle(page)
+    page.wait_for_selector(CHART, timeout=60_000)
+    wait_for_idle(page)
+    assert widget_values(page) == after_change
