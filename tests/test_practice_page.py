@@ -78,6 +78,13 @@ def test_unreadable_answers_get_a_message_and_are_not_counted(app_test):
     assert at.success and at.session_state["pr_tally"]["right"] == 1
 
 
+def test_checking_no_selected_cell_is_not_counted(app_test):
+    at = app_test(PAGE, {"pr_seed": "2", "pr_level": "1", "pr_kinds": "targets"})
+    at.button(key="pr_check_0").click().run()
+    assert "No cell selected" in at.warning[0].value
+    assert at.session_state["pr_tally"]["answered"] == 0
+
+
 def test_the_seed_in_the_url_gives_the_same_questions(app_test):
     prompts = []
     for _ in range(2):

@@ -351,7 +351,8 @@ def _view_body(prefix: str, view: str, cfg: ConvConfig, x, w, b, out_channel: in
         set_url_value(widget_key(prefix, name), step, 0)
         if step == n_steps - 1:
             ss[playing_key] = False
-    hidden = predict.hidden_from(prefix, step) if view == "window" else None  # predict mode (ui/predict.py)
+    # predict mode (ui/predict.py); not on a projected slide, which has no room for the guess box
+    hidden = predict.hidden_from(prefix, step) if view == "window" and not present.active() else None
     show_url_notes()
     try:
         fig = (predict.figure(trace, step, hidden, focus, **FIGURE_SIZE) if hidden is not None else

@@ -226,6 +226,9 @@ def _check(q: Question, number: int) -> None:
     ss = st.session_state
     if q.kind in CLICK_KINDS:
         given = [frozenset(_picked())]
+        if not given[0]:  # every answer has at least one cell: an empty check is a slip, not an answer
+            ss[widget_key(P, "unreadable")] = (number, "No cell selected: click the cells on the grid first")
+            return
     else:
         given = [ss.get(widget_key(P, f"a{number}_{i}"), "") for i in range(len(q.parts))]
     grade = q.grade(given)
