@@ -234,3 +234,19 @@ def test_too_long_animations_are_refused_with_the_limit_and_the_count():
         export.animation_gif(fig)
     with pytest.raises(ValueError, match=r"an MP4 holds at most 2500 steps; this animation has 2601"):
         export.check_length("mp4", 2601)
+
+
+def test_without_dejavu_pillows_bundled_font_draws_and_symbols_it_lacks_are_spelled_out(monkeypatch):
+    from convcore.export import raster
+
+    monkeypatch.setattr(raster, "_DEJAVU", ("/nonexistent/DejaVuSans.ttf",))
+    monkeypatch.setattr(raster, "_DEJAVU_BOLD", ("/nonexistent/DejaVuSans-Bold.ttf",))
+    raster.font.cache_clear()
+    try:
+        assert not raster.has_dejavu(raster.font(14))
+        assert "y = Cᵀ x × 2".translate(raster._PLAIN) == "y = C^T x x 2"
+        fig = export.lesson_figure("matrix", transpose_trace(), 0)
+        image = Image.open(io.BytesIO(export.still_png(fig, 1)))
+        assert image.size == (2 * fig.layout.width, 2 * Board(fig).height)
+    finally:
+        raster.font.cache_clear()  # DejaVu again for the other tests

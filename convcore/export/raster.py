@@ -19,8 +19,13 @@ _DEJAVU = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "DejaVuSans.ttf")
 _DEJAVU_BOLD = ("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", "DejaVuSans-Bold.ttf")
 
 
+# what Pillow's bundled font lacks, spelled with what it has
+_PLAIN = str.maketrans({"×": "x", "ᵀ": "^T", "→": "->", "…": "..."})
+
+
 @functools.lru_cache(maxsize=64)
 def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
+    """DejaVu Sans at `size` pixels, else Pillow's bundled font (check with has_dejavu)."""
     for name in _DEJAVU_BOLD if bold else _DEJAVU:
         if name.startswith("/") and not Path(name).exists():
             continue
@@ -29,6 +34,10 @@ def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
         except OSError:
             continue
     return ImageFont.load_default(size=size)
+
+
+def has_dejavu(f) -> bool:
+    return "DejaVu" in (getattr(f, "getname", lambda: ("",))()[0] or "")
 
 
 def render(scene: Scene, scale: float = 1.0, base: Image.Image | None = None) -> Image.Image:
@@ -105,7 +114,8 @@ def _dashes(a, b, on: float, off: float):
 def _label(draw: ImageDraw.ImageDraw, label: Label, s: float) -> None:
     anchor = {"left": "lm", "middle": "mm", "right": "rm"}[label.h]
     f = font(max(1, round(label.size * s)), label.bold)
-    draw.text((label.x * s, label.y * s), label.text, font=f, fill=_rgba(label.colour), anchor=anchor)
+    text = label.text if has_dejavu(f) else label.text.translate(_PLAIN)
+    draw.text((label.x * s, label.y * s), text, font=f, fill=_rgba(label.colour), anchor=anchor)
 
 
 def _arrow(draw: ImageDraw.ImageDraw, a: Arrow, s: float) -> None:
