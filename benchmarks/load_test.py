@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks"), str(ROOT / "tests")]
 
 from browser import start_app, stop_app  # noqa: E402
 from st_client import ProtocolError, Run, StreamlitSession  # noqa: E402
@@ -77,25 +77,30 @@ class Servers:
 
     def __init__(self, replicas: int = 1, nginx: bool = False):
         self.replicas, self.nginx = replicas, nginx
-        self.urls: list[str] = []
+        self.urls: list[str] = []  # where students go
+        self.replica_urls: list[str] = []  # each replica itself (warmed up directly: the balancer picks at random)
         self.app_pids: list[int] = []
-        self.balancer_pids: list[int] = []
         self._stops: list = []
 
     def __enter__(self) -> "Servers":
         try:
             if self.nginx:
-                from deploy_control import start_cluster  # noqa: PLC0415 - deploy/ (issue 11's other half)
-
-                cluster = start_cluster(self.replicas)
+                try:
+                    from deploy.cluster import Cluster  # noqa: PLC0415 - deploy/: N replicas behind nginx
+                except ImportError as err:
+                    raise SystemExit(f"--nginx needs deploy/ (python -m deploy.serve): {err}") from None
+                cluster = Cluster(replicas=self.replicas, restart=False).start()
                 self._stops.append(cluster.stop)
-                self.urls, self.app_pids, self.balancer_pids = [cluster.url], cluster.app_pids, cluster.balancer_pids
+                self.urls = [cluster.url]
+                self.replica_urls = [replica.url for replica in cluster.members]
+                self.app_pids = [replica.proc.pid for replica in cluster.members]
             else:
                 for _ in range(self.replicas):
                     proc, url = start_app("app.py")
                     self._stops.append(lambda proc=proc: stop_app(proc))
                     self.urls.append(url)
                     self.app_pids.append(proc.pid)
+            self.replica_urls = self.replica_urls or self.urls
         except BaseException:
             self.__exit__()
             raise
@@ -325,7 +330,7 @@ def class_scenario(name: str, students: int, arrive_s: float, every_s: float, in
     tally, samples, windows = Tally(), {}, []
     photos = photos_12mp(5) if upload else []
     with setup as servers:
-        for url in servers.urls:
+        for url in servers.replica_urls:
             asyncio.run(warm_up(url))
         time.sleep(1)
         samples["start"] = (time.perf_counter(), servers.cpu(), servers.rss())
@@ -378,7 +383,7 @@ def report(name: str, where: str, students: int, tally: Tally, samples: dict, wi
 def cpu_scenario(setup: Servers, students: int = 10, seconds: float = 20, every_s: float = 1.0) -> None:
     """Server CPU per rerun by kind: each phase, every student does one kind only; CPU over the phase / reruns."""
     with setup as servers:
-        for url in servers.urls:
+        for url in servers.replica_urls:
             asyncio.run(warm_up(url))
 
         async def main() -> None:
@@ -450,7 +455,7 @@ async def new_configs(group: list[Student], servers: Servers) -> str:
 def idle_scenario(setup: Servers, students: int = 50) -> None:
     students = min(students, MAX_STUDENTS)
     with setup as servers:
-        for url in servers.urls:
+        for url in servers.replica_urls:
             asyncio.run(warm_up(url))
         time.sleep(1)
 
