@@ -32,6 +32,7 @@ PAGES = {
     ],
     "Lab": [
         st.Page("pages/lab/lab.py", title="Image lab", icon=":material/image:", url_path="lab"),
+        st.Page("pages/lab/chain.py", title="Layer chains", icon=":material/linear_scale:", url_path="chain"),
     ],
     "Gallery": [
         st.Page("pages/gallery/gallery.py", title="Classic figures", icon=":material/photo_library:", url_path="gallery"),

@@ -23,11 +23,12 @@ import numpy as np
 from .codegen import tensor_literal
 from .functional import conv2d, conv_transpose2d
 from .kernels import PRESETS, make_kernel
-from .planner import CONV, TRANSPOSE, Layer, chain_from_text, chain_to_text, layer_code, layer_output_shape
+from .planner import (CONV, TRANSPOSE, Layer, cells_from_layer, chain_from_text, chain_to_text, layer_code,
+                      layer_from_cells, layer_output_shape)
 
 __all__ = ["MAX_STEPS", "LayerStep", "Elementwise", "ChainError", "parse_chain", "chain_text", "conv_layers",
            "layer_weight", "run_step", "chain_shapes", "PrefixCache", "run_chain", "sequential_code", "PRESET_CHAINS",
-           "psnr"]
+           "psnr", "with_layers", "lab_text", "STEP_KINDS", "STEP_FIELDS", "cells_from_step", "step_from_cells", "flat_checkerboard"]
 
 MAX_STEPS = 8
 _OPTION = {"gaussian": "sigma", "box blur": "size", "identity": "size", "motion blur": "angle", "unsharp mask": "amount",
@@ -146,6 +147,16 @@ def with_layers(steps, layers) -> list[Step]:
             out.append(step)
     out += [LayerStep(new, f"r{len(out) + i}") for i, new in enumerate(layers)]
     return out
+
+
+def lab_text(layers, kept: str | None) -> str:
+    """The planner's layers as a lab chain: the weights and elementwise steps of the chain the planner was opened
+    with (kept, when readable) around the planner's current layers; seeded random weights for new layers."""
+    try:
+        base = parse_chain(kept) if kept else []
+    except ChainError:
+        base = []
+    return chain_text(with_layers(base, layers)[:MAX_STEPS])
 
 
 # ---- weights ----------------------------------------------------------------------------------------------------
@@ -327,6 +338,19 @@ def psnr(reference: np.ndarray, output: np.ndarray, peak: float = 255.0) -> floa
     return float("inf") if mse == 0 else 10 * np.log10(peak**2 / mse)
 
 
+def flat_checkerboard(steps, channels: int, side: int = 96) -> tuple[float, int] | None:
+    """The checkerboards page's strength measure on the chain's output for a flat grey input, and the period it
+    measures (the product of the transposed layers' strides); None without an upsampling layer."""
+    from .concepts import checkerboard_strength
+
+    period = int(np.prod([s.layer.stride[0] for s in steps if isinstance(s, LayerStep) and s.layer.kind == TRANSPOSE]))
+    if period < 2:
+        return None
+    out = run_chain(steps, np.full((channels, side, side), 128.0, np.float32))[-1]
+    border = min(16, max(0, (min(out.shape[1:]) - period) // 2 - 1))
+    return checkerboard_strength(np.abs(out).mean(axis=0), period, border), period
+
+
 # ---- PyTorch code ---------------------------------------------------------------------------------------------
 
 _MODULES = '''class Abs(nn.Module):
@@ -387,3 +411,44 @@ PRESET_CHAINS = {  # name: (input channels, chain text, what it shows)
                                "A 2x2 average down, then ConvTranspose2d with a bilinear-initialised kernel 4, "
                                "stride 2, padding 1: a smooth x2 upsampling."),
 }
+
+
+# ---- table cells: one editable row per step (the planner's cells plus weights, scale and offset) -----------------
+
+STEP_KINDS = (CONV, TRANSPOSE, "ReLU", "abs", "scale/offset")
+STEP_FIELDS = ("step", "out_channels", "kernel_size", "stride", "padding", "output_padding", "dilation", "groups",
+               "weights", "scale", "offset")
+_ELEMENTWISE = {"ReLU": "R", "abs": "A", "scale/offset": "S"}
+
+
+def cells_from_step(step: Step) -> dict:
+    """The table row that step_from_cells reads back as step."""
+    blank = {name: None for name in STEP_FIELDS}
+    if isinstance(step, LayerStep):
+        cells = cells_from_layer(step.layer)
+        cells["step"] = cells.pop("layer")
+        return {**blank, **cells, "weights": step.weights}
+    row = {**blank, "step": step.name}
+    if step.op == "S":
+        row.update(scale=",".join(map(_num, step.scale)), offset=",".join(map(_num, step.offset)))
+    return row
+
+
+def step_from_cells(cells: dict, number: int) -> Step:
+    """One table row as a step; ChainError messages start with 'step <number>'."""
+    kind = cells.get("step")
+    index = number - 1
+    if kind in _ELEMENTWISE:
+        if kind != "scale/offset":
+            return Elementwise(_ELEMENTWISE[kind])
+        scale = str(cells.get("scale") or "1").strip() or "1"
+        offset = str(cells.get("offset") or "0").strip() or "0"
+        return Elementwise("S", _numbers(scale, "scale", index), _numbers(offset, "offset", index))
+    if kind not in (CONV, TRANSPOSE):
+        raise ChainError(f"step {number}: the step must be one of {', '.join(STEP_KINDS)}, got {kind!r}", index)
+    try:
+        spec = layer_from_cells({**cells, "layer": kind}, number)
+    except ValueError as err:
+        raise ChainError(str(err).replace(f"layer {number}:", f"step {number}:", 1), index) from None
+    weights = str(cells.get("weights") or "").strip() or f"r{index}"
+    return LayerStep(spec, weights)

@@ -15,6 +15,7 @@ from convcore.planner import (
     solve_chain,
     to_pytorch,
 )
+from convcore.chain import lab_text
 from convcore.shapes import transpose_output_range
 from convcore.viz.concepts import chain_figure
 
@@ -128,6 +129,9 @@ if not layers:
 
 plan = plan_chain((c, h, w), layers)
 st.plotly_chart(chain_figure(plan), key=f"{P}_chart", config={"displayModeBar": False})
+st.page_link("pages/lab/chain.py", label="Run on an image (the layer-chain lab)", icon=":material/image:",
+             query_params={"chain_steps": lab_text(layers, st.query_params.get(f"{P}_chain")),
+                           "chain_chan": "grayscale" if c == 1 else "RGB"})
 
 
 def _status(step) -> str:
