@@ -163,3 +163,24 @@ def test_a_bad_link_is_noted_and_the_default_chain_runs():
     at = open_lab("C3k3.Xyz")
     assert len(step_titles(at)) == 3
     assert any("chain_steps" in w.value or "Xyz" in w.value for w in list(at.warning) + list(at.caption) + list(at.info))
+
+
+def test_ab_compares_two_chains_with_linked_zoom_difference_and_numbers():
+    at = open_lab("C3k3p1g3~box blur", chain_chan="RGB")
+    at.toggle(key="chain_ab").set_value(True).run()
+    assert not at.exception
+    assert at.text_input(key="chain_b").value == "C3k3p1g3~box blur"  # B starts as A
+    at.text_input(key="chain_b").set_value("C3k3p1g3~sharpen").run()
+    assert not at.exception and not at.error
+    spec = json.loads(next(c for c in at.get("plotly_chart") if c.key == "chain_abfig").proto.spec)
+    assert spec["layout"]["xaxis2"]["matches"] == "x" and spec["layout"]["yaxis2"]["matches"] == "y"
+    assert any(c.key == "chain_abdiff" for c in at.get("plotly_chart"))
+    numbers = at.dataframe[-1].value
+    assert "max |B - A|" in list(numbers.iloc[:, 0]) and "shape" not in list(numbers.iloc[:, 0])
+    assert any("step 1: C3k3p1g3~box blur vs C3k3p1g3~sharpen" in c.value for c in at.caption)
+
+
+def test_ab_with_a_bad_chain_b_names_its_step():
+    at = open_lab("C3k3p1g3~box blur", chain_chan="RGB", chain_ab="true", chain_b="C3k3p1g3~box blur.C3k3g2")
+    assert len(at.error) == 1 and "Chain B: step 2" in at.error[0].value
+    assert len(step_titles(at)) == 1  # chain A still shows

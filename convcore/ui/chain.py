@@ -28,7 +28,8 @@ from ..viz import images as figures
 from . import lab
 from .url_state import note_bad_url_value, set_url_value
 
-__all__ = ["CACHE_BYTES", "prefix_cache", "Result", "step_table", "run", "step_view", "grid"]
+__all__ = ["CACHE_BYTES", "prefix_cache", "Result", "set_chain", "move", "step_table", "read_rows", "run", "summary",
+           "grid", "step_figure", "step_text", "start_b", "compare"]
 
 CACHE_BYTES = 640 * 2**20  # four 12 MP RGB float32 outputs (144 MB each) fit; peak memory stays under 1 GB
 GRID_MAX = 16  # feature maps shown per step
@@ -105,7 +106,7 @@ def step_table(prefix: str, default: str) -> list[dict]:
             ss[f"{prefix}_rows"] = [cells_from_step(s) for s in steps]
         ss[f"{prefix}_base"] = ss[f"{prefix}_rows"]
     rows = st.data_editor(ss[f"{prefix}_base"], num_rows="dynamic", column_config=_column_config(),
-                          column_order=STEP_FIELDS, key=key, width="stretch", hide_index=False)
+                          column_order=STEP_FIELDS, key=key, width="stretch", hide_index=True)
     ss[f"{prefix}_rows"] = rows
     return rows
 
@@ -173,3 +174,71 @@ def step_text(step, index: int, in_shape, out: np.ndarray, result: lab.LabResult
     name = f"{step.layer.kind} ({chain_text([step])})" if isinstance(step, LayerStep) else step.name
     return (f"**Step {index + 1}: {name}** · `{tuple(in_shape)} -> {tuple(out.shape)}` · values "
             f"{result.low:.4g} to {result.high:.4g}")
+
+
+def start_b(prefix: str, a_text: str) -> None:
+    """on_change of the A/B toggle: an empty chain B starts as a copy of chain A."""
+    if not st.session_state.get(f"{prefix}_b"):
+        st.session_state[f"{prefix}_b"] = a_text
+
+
+def compare(prefix: str, a_steps, a_outputs, x: np.ndarray, input_key: str, mode: str) -> None:
+    """A/B: chain B (typed as text, kept in the URL) beside chain A's output with a linked zoom, their difference
+    and the numbers that differ."""
+    key = f"{prefix}_b"
+    text = st.text_input("Chain B (the same text form as the URL; e.g. change one kernel or stride)", "",
+                         key=key, bind="query-params")
+    if not text.strip():
+        st.info("Type chain B above (e.g. copy the URL's chain_steps and change one step).")
+        return
+    try:
+        b_steps = parse_chain(text)
+    except ChainError as err:
+        st.error(f"Chain B: {err}", icon=":material/block:")
+        return
+    b = run(b_steps, x, input_key)
+    if b.error is not None:
+        st.error(f"Chain B: {b.error}", icon=":material/block:")
+        return
+    if not a_outputs or not b.outputs:
+        st.info("Both chains need at least one step to compare.")
+        return
+    out_a, out_b = a_outputs[-1], b.outputs[-1]
+    sum_a = summary(input_key, chain_text(a_steps), out_a)
+    sum_b = summary(input_key, chain_text(b.steps), out_b)
+    shown = figures.output_panels(_shown(sum_a), mode, sum_a.value_range(mode), sum_a.scale, (0, 0),
+                                  f"A {tuple(out_a.shape)}")
+    shown_b = figures.output_panels(_shown(sum_b), mode, sum_b.value_range(mode), sum_b.scale, (0, 0),
+                                    f"B {tuple(out_b.shape)}")
+    fig = figures.compose([shown[0], shown_b[0]], figures.aspect_of(sum_a.display, sum_b.display))
+    fig.update_layout(xaxis2=dict(matches="x"), yaxis2=dict(matches="y"))  # zoom or pan one: the other follows
+    st.plotly_chart(fig, key=f"{prefix}_abfig", config={"displaylogo": False})
+    same_shape = out_a.shape == out_b.shape
+    rows = [("shape", str(tuple(out_a.shape)), str(tuple(out_b.shape))),
+            ("min", f"{sum_a.low:.4g}", f"{sum_b.low:.4g}"), ("max", f"{sum_a.high:.4g}", f"{sum_b.high:.4g}"),
+            ("mean", f"{float(out_a.mean()):.4g}", f"{float(out_b.mean()):.4g}"),
+            ("steps", str(len(a_steps)), str(len(b.steps)))]
+    differing = [r for r in rows if r[1] != r[2]]
+    changed = [f"step {i + 1}: {chain_text([s])} vs {chain_text([t])}"
+               for i, (s, t) in enumerate(zip(a_steps, b.steps)) if s != t]
+    if same_shape:
+        diff = out_b - out_a
+        rows.append(("max |B - A|", "", f"{float(np.max(np.abs(diff))):.4g}"))
+        rows.append(("PSNR of B against A (peak 255)", "", "identical" if not diff.any() else
+                     f"{10 * np.log10(255**2 / float(np.mean(diff.astype(np.float64) ** 2))):.2f} dB"))
+        differing += rows[-2:]
+        st.plotly_chart(figures.difference_figure(sum_b.display - sum_a.display, scale=sum_a.scale, title="B - A"),
+                        key=f"{prefix}_abdiff", config={"displaylogo": False})
+    else:
+        st.info(f"The outputs differ in shape ({tuple(out_a.shape)} vs {tuple(out_b.shape)}): no pixel difference.")
+    st.dataframe([{"": r[0], "A": r[1], "B": r[2]} for r in differing], hide_index=True, key=f"{prefix}_abnums")
+    if changed:
+        st.caption("Steps that differ: " + "; ".join(changed))
+
+
+def _shown(result: lab.LabResult) -> np.ndarray:
+    """The display copy, or its feature maps in a grid when it has other than 1 or 3 channels."""
+    if result.display.shape[0] in (1, 3):
+        return result.display
+    tiled, _, _ = grid(result.display)
+    return np.where(np.isnan(tiled), np.float32(np.nanmin(tiled)), tiled)

@@ -116,6 +116,12 @@ if error is None and returns:
     st.plotly_chart(figures.difference_figure(last.display - work.display, scale=work.scale), key=f"{P}_diff",
                     config={"displaylogo": False})
 
+st.subheader("A/B comparison")
+if st.toggle("Compare with a second chain (B)", key=f"{P}_ab", bind="query-params", on_change=ui_chain.start_b,
+             args=(P, chain_text(steps)),
+             help="B starts as this chain: change one step's text to see what that one change does."):
+    ui_chain.compare(P, result.steps, result.outputs, x, f"{picked.key}|{side}|{channels}", display_mode)
+
 with st.expander("PyTorch code (nn.Sequential with these weights)", icon=":material/code:"):
     if error is None and steps:
         code = sequential_code(steps, channels)
