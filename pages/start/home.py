@@ -43,6 +43,9 @@ SECTIONS = {
         ("pages/lab/lab.py", ":material/image:",
          "Any kernel and every parameter on your own photos (or the samples), with the output's "
          "values displayed the way you choose."),
+        ("pages/lab/chain.py", ":material/linear_scale:",
+         "Chains of layers on a photo: blur then Sobel, an encoder and its decoder (checkerboards appear and vanish), "
+         "every step's output, A/B comparison, and the chain in the shape planner."),
     ],
     "Gallery": [
         ("pages/gallery/gallery.py", ":material/photo_library:",
