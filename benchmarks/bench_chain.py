@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,12 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def hwm_mb() -> float:
+    """This process's peak RSS (VmHWM; unlike ru_maxrss it is not inherited from the parent across exec)."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
+
+
 def photo(h: int, w: int, seed: int = 0) -> np.ndarray:
     base = imaging.load_path(ROOT / "assets" / "samples" / "coffee.jpg").pixels
     from PIL import Image
@@ -66,13 +71,13 @@ def peak_12mp(path: str) -> None:
     The photo is read from an .npy file, so making it does not set the peak."""
     x = np.load(path)
     base = rss_mb()
-    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_before = hwm_mb()
     steps = parse_chain(CHAINS["per-channel: gaussian 5, ReLU-free sobel, stride-2 down, bilinear up"])
     cache = PrefixCache(CACHE_BYTES)
     t = time.perf_counter()
     run_chain(steps, x, "12mp", cache)
     elapsed = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = hwm_mb()
     print(f"{base:.0f} {max(peak, peak_before):.0f} {peak_before:.0f} {elapsed:.2f} {cache.bytes / 2**20:.0f}")
 
 
