@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from convcore.practice import IMPOSSIBLE, KINDS, Unreadable, generate, grade_part, parse_numbers, question, round_kinds
 

@@ -72,10 +72,9 @@ def test_unreadable_guesses_raise_with_a_message(trace):
 # ---- the lessons ---------------------------------------------------------------------------------------------------
 
 def chart_spec(at, key):
-    for chart in at.get("plotly_chart"):
-        if chart.proto.id and key in chart.proto.id or getattr(chart, "key", None) == key:
-            return json.loads(chart.proto.spec)
-    return json.loads(at.get("plotly_chart")[0].proto.spec)
+    """The window figure's spec (the lesson's only chart with an 'output' grid on this tab)."""
+    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    return next(spec for spec in specs if any(t.get("name") == "output" for t in spec["data"]))
 
 
 def output_texts(spec):

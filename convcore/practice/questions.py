@@ -416,22 +416,19 @@ def _chain_question(rng, level: int, **meta) -> Question:
             d = _pair(rng, 1, 2, square) if level == 3 else (1, 1)
             channels.append(int(rng.choice([4, 8, 16, 32])))
             encoder.append(layer(CONV, channels[-1], k, s, p, 0, d))
-        decoder = [layer(TRANSPOSE, channels[i], e.kernel_size, e.stride, e.padding, 0, e.dilation)
-                   for i, e in reversed(list(enumerate(encoder)))]
-        layers = encoder + decoder
-        plan = plan_chain((c, h, w), layers)
-        if plan.error is not None:
+        encoded = plan_chain((c, h, w), encoder)
+        if encoded.error is not None:
             continue
-        # the right output_padding for each decoder layer (their inputs do not depend on it before the first miss)
-        fixed = []
-        for i, spec in enumerate(layers):
-            step = plan_chain((c, h, w), fixed + [spec]).steps[i]
-            if spec.kind == TRANSPOSE:
-                op = (step.target[1] - step.out_shape[1], step.target[2] - step.out_shape[2])
-                spec = layer(TRANSPOSE, spec.out_channels, spec.kernel_size, spec.stride, spec.padding, op, spec.dilation)
-            fixed.append(spec)
+        # each mirror gets back what its Conv2d received: output_padding = target - the size at output_padding 0
+        decoder = []
+        for step in reversed(encoded.steps):
+            e = step.layer
+            low = conv_transpose2d_output_size(step.out_shape[1:], e.kernel_size, e.stride, e.padding, 0, e.dilation)
+            op = (step.in_shape[1] - low[0], step.in_shape[2] - low[1])
+            decoder.append(layer(TRANSPOSE, step.in_shape[0], e.kernel_size, e.stride, e.padding, op, e.dilation))
+        fixed = encoder + decoder
         # break one decoder layer whose stride leaves another output_padding to choose
-        candidates = [i for i in range(depth, 2 * depth) if max(max(layers[i].stride), max(layers[i].dilation)) > 1]
+        candidates = [i for i in range(depth, 2 * depth) if max(max(fixed[i].stride), max(fixed[i].dilation)) > 1]
         if not candidates:
             continue
         broken = int(rng.choice(candidates))

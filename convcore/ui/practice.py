@@ -343,13 +343,12 @@ def _pair_params(prefix: str, name: str, pair) -> dict:
 
 
 def _fits_lesson(cfg: dict) -> bool:
-    pairs = ("height", "width"), ("kernel_size",), ("stride",), ("dilation",)
-    if max(cfg["in_channels"], cfg["out_channels"]) > LIMITS["channels"] or max(cfg["height"], cfg["width"]) > LIMITS["input_size"]:
-        return False
-    if not isinstance(cfg["padding"], str) and max(cfg["padding"]) > LIMITS["padding"]:
-        return False
-    return (max(cfg["kernel_size"]) <= LIMITS["kernel_size"] and max(cfg["stride"]) <= LIMITS["stride"]
-            and max(cfg["dilation"]) <= LIMITS["dilation"] and bool(pairs))
+    """Whether the lesson's controls reach every value (their upper bounds are LIMITS)."""
+    padding = 0 if isinstance(cfg["padding"], str) else max(cfg["padding"])
+    return (max(cfg["in_channels"], cfg["out_channels"]) <= LIMITS["channels"]
+            and max(cfg["height"], cfg["width"]) <= LIMITS["input_size"] and padding <= LIMITS["padding"]
+            and max(cfg["kernel_size"]) <= LIMITS["kernel_size"] and max(cfg["stride"]) <= LIMITS["stride"]
+            and max(cfg["dilation"]) <= LIMITS["dilation"])
 
 
 def lesson_link(q: Question) -> tuple[str, str] | None:
@@ -381,8 +380,7 @@ def lesson_link(q: Question) -> tuple[str, str] | None:
         else:
             query.update({f"{p}_pkind": "numbers", **_pair_params(p, "p", cfg["padding"])})
         query[f"{p}_pmode"] = cfg["padding_mode"]
-    if q.x is not None:
-        conf = ConvConfig(**cfg)
+    if q.x is not None:  # the values as edited cells over the lesson's default choice
         for name, values, kind in (("x", q.x, "input"), ("w", q.w, "weight"), ("b", q.b, "weight")):
             if values is None:
                 continue
@@ -391,7 +389,6 @@ def lesson_link(q: Question) -> tuple[str, str] | None:
             text = encode_overrides(values.shape, {int(i): float(values.flat[i]) for i in changed})
             if text:
                 query[f"{p}_{name}_cells"] = text
-        del conf
     if q.cell is not None and q.kind in ("value", "sources"):
         out_w = ConvConfig(**cfg).output_hw()[1]
         query[f"{p}_step"] = q.cell[0] * out_w + q.cell[1]

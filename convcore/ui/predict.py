@@ -12,7 +12,7 @@ import html
 import streamlit as st
 
 from ..practice import Unreadable
-from ..practice.predict import check_prediction, step_terms
+from ..practice.predict import check_prediction
 from ..trace.text import format_number
 from ..viz.conv_animation import window_figure
 from .url_state import flag, widget_key
@@ -108,4 +108,4 @@ def panel(prefix: str, trace, step: int) -> bool:
     return not revealed
 
 
-__all__ = ["hidden_from", "figure", "panel", "terms_html", "step_terms"]
+__all__ = ["hidden_from", "figure", "panel", "terms_html"]
