@@ -109,6 +109,19 @@ def step_label(page) -> str:
     return page.locator(STEP_LABEL).first.text_content()
 
 
+def paused_at(page, read) -> str:
+    """The label once it stops changing: a playing figure moves 2 steps a second, so a second without a change means
+    paused (the Pause press lands two animation frames after the key, later on a loaded machine)."""
+    before = read()
+    for _ in range(8):
+        page.wait_for_timeout(1000)
+        now = read()
+        if now == before:
+            return now
+        before = now
+    raise AssertionError(f"still playing after space: {before}")
+
+
 def unfocus(page) -> None:
     """Keys go to the page itself, as after a click on empty space (no widget has the focus)."""
     page.evaluate("() => document.activeElement && document.activeElement.blur()")
@@ -123,8 +136,7 @@ def test_space_plays_and_pauses_the_animation(page, app_url, present):
     page.wait_for_function(f"() => document.querySelector('{STEP_LABEL}').textContent !== 'step 0 · out[0,0]'",
                            timeout=20_000)
     page.keyboard.press(" ")  # pause
-    page.wait_for_timeout(300)
-    paused = step_label(page)
+    paused = paused_at(page, lambda: step_label(page))
     page.wait_for_timeout(1500)  # at 2 steps/s a playing animation would move on by 3 steps
     assert step_label(page) == paused != "step 0 · out[0,0]"
     page.keyboard.press(" ")  # plays again, from where it paused
@@ -217,3 +229,62 @@ def test_space_plays_and_pauses_the_server_side_play_of_a_figure_without_frames(
     # with the toggle's change, a race of the lesson's server-side Play, not of the keyboard)
     assert step() == stopped >= 1
     assert not toggle.locator("input").is_checked()
+
+
+# --- the gallery: figures without step buttons ---------------------------------------------------------------------
+
+GALLERY_LABELS = "() => [...document.querySelectorAll('.slider-group > text.slider-label')].map((t) => t.textContent)"
+
+
+@pytest.mark.parametrize("width, height", [(1280, 720), (1920, 1080)])
+def test_the_gallery_fills_the_projector_with_one_figure(chromium, app_url, tmp_path, width, height):
+    context = chromium.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        screen = {} if width == 1280 else {"screen": f"{width}x{height}"}
+        open_presenting(page, app_url, "gallery", {"present": "1", "gal_figure": "Padding, strides (odd)",
+                                                   "gal_side": "ConvTranspose2d", **screen})
+        got = page.evaluate(LAYOUT)
+        page.screenshot(path=str(tmp_path / f"present_gallery_{width}.png"))
+    finally:
+        context.close()
+    assert got["docScroll"] <= height and got["mainScroll"] <= got["mainClient"] == height, got
+    assert got["chartInside"] and got["controlsInside"] and not got["sidebar"], got
+    assert all(inside for _, inside in got["buttons"]), got["buttons"]
+    assert page_count_ok(got) and min(got["valueFonts"]) >= 18
+
+
+def page_count_ok(got) -> bool:
+    return got["nControls"] >= 3 and len(got["valueFonts"]) > 0
+
+
+@pytest.mark.parametrize("present", [False, True])
+def test_gallery_keys_step_the_figures_own_slider_and_space_plays(page, app_url, present):
+    """No step buttons here: ← → Home End press the figure's slider; space plays and pauses the figure last
+    clicked (the second of the pair here), else the first on screen."""
+    open_presenting(page, app_url, "gallery", {"gal_figure": "Padding, strides", **({"present": "1"} if present else {})})
+    labels = lambda: page.evaluate(GALLERY_LABELS)  # noqa: E731
+    figures = len(labels())
+    assert figures == (1 if present else 2)
+    if not present:  # pick the second figure (the 5x5 transposed output) with a click on it
+        second = page.locator(".js-plotly-plot").nth(1)
+        second.scroll_into_view_if_needed()
+        box = second.bounding_box()
+        page.mouse.click(box["x"] + box["width"] - 5, box["y"] + 5)  # an empty corner of it
+    mine = figures - 1
+    unfocus(page)
+    for key, want in (("ArrowRight", "step 1 "), ("ArrowRight", "step 2 "), ("End", "step 24 " if not present
+                      else "step 8 "), ("ArrowLeft", "step 23 " if not present else "step 7 "), ("Home", "step 0 ")):
+        page.keyboard.press(key)
+        try:
+            page.wait_for_function(f"() => ({GALLERY_LABELS})()[{mine}].startsWith({want!r})", timeout=10_000)
+        except Exception:
+            raise AssertionError(f"after {key}: {labels()}, wanted {want!r} in figure {mine}") from None
+    if not present:
+        assert labels()[0].startswith("step 0 ")  # the other figure did not move
+    page.keyboard.press(" ")  # at once: the slider's own command, run on the next animation frame, came first
+    page.wait_for_function(f"() => !({GALLERY_LABELS})()[{mine}].startsWith('step 0 ')", timeout=20_000)
+    page.keyboard.press(" ")
+    paused = paused_at(page, lambda: labels()[mine])
+    page.wait_for_timeout(1500)
+    assert labels()[mine] == paused

@@ -108,7 +108,7 @@ def test_the_gallery_page_shows_the_first_pair_live_with_code_links_and_download
     links = at.get("page_link")
     assert [link.proto.page for link in links] == ["conv2d", "conv_transpose2d"]
     assert labels(at) == ["PNG", "SVG", "PNG", "SVG"]
-    assert labels(at, "button") == ["Prepare GIF", "Prepare MP4"] * 2
+    assert labels(at, "button") == ["Present"] + ["Prepare GIF", "Prepare MP4"] * 2  # Present: tests/test_present.py
 
 
 def test_a_gallery_tab_from_the_link_and_its_gif(app_test):

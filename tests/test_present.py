@@ -13,7 +13,7 @@ from PIL import Image
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from convcore.trace import trace_conv2d, trace_conv_transpose2d
-from convcore.ui import present
+from convcore.ui import gallery, present
 from convcore.ui.values import named_values
 from convcore.viz import conv2d_figure, scatter_figure, zero_insertion_figure
 from convcore.viz import palette as P
@@ -85,7 +85,8 @@ def test_the_projector_size_is_kept_in_the_url_and_sizes_the_figure(app_test):
     assert not at.exception
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     big = present.SCREENS["1920x1080"]
-    assert spec["layout"]["width"] <= big.width - big.SIDES and spec["layout"]["height"] <= big.height - big.AROUND
+    assert spec["layout"]["width"] <= big.width - big.SIDES
+    assert spec["layout"]["height"] <= big.height - big.AROUND - big.STEP_ROW
     assert spec["layout"]["width"] > 1280  # uses the larger screen, not the default
     at.segmented_control(key="c2_present_screen").set_value("1280x720").run()
     assert not at.exception and "screen" not in at.query_params  # the default is left out of the link
@@ -214,3 +215,32 @@ def test_transposed_views_take_the_projector_fonts():
         assert _value_fonts(fig) == {screen.fonts.value}
         arithmetic = [t for t in fig.data if t.name == "arithmetic"]
         assert arithmetic and arithmetic[0].textfont.size == screen.fonts.equation
+
+
+# --- the gallery ---------------------------------------------------------------------------------------------------
+
+GALLERY = "pages/gallery/gallery.py"
+
+
+def test_the_gallery_presents_one_figure_of_a_pair_at_the_projectors_size(app_test):
+    at = app_test(GALLERY, {"present": "1", "gal_figure": "Padding, strides"})
+    assert not at.exception
+    assert not at.title and "Dumoulin" not in texts(at)  # no intro, notes or downloads on the slide
+    assert not at.get("download_button")
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1  # one of the pair fills the screen
+    spec = json.loads(charts[0].proto.spec)
+    screen = present.SCREENS["1280x720"]
+    assert spec["layout"]["meta"]["op"] == "conv2d"
+    assert spec["layout"]["height"] <= screen.figure_size(gallery.PRESENT_ABOVE, step_buttons=False)["max_height"]
+    assert {t["textfont"]["size"] for t in spec["data"] if t.get("mode") == "markers+text"} == {screen.fonts.value}
+    assert any("nn.Conv2d(1, 1, kernel_size=3, stride=2, padding=1, bias=False)" in m.value for m in at.markdown)
+
+    at.segmented_control(key="gal_side").set_value("ConvTranspose2d").run()
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["meta"]["op"] == "conv_transpose2d"
+    assert any("nn.ConvTranspose2d(" in m.value for m in at.markdown)
+
+    at.button(key="gal_present_exit").click().run()  # back: both figures of the pair, the notes, the downloads
+    assert not at.exception and at.title and len(at.get("plotly_chart")) == 2 and at.get("download_button")

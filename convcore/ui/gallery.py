@@ -19,6 +19,7 @@ from ..viz.conv_animation import window_figure
 from .config import ConvConfig
 from .export import animation_downloads
 from .lesson_chart import CHART_CONFIG
+from .present import Screen
 from .values import named_values
 
 __all__ = ["Pair", "PAIRS", "lesson_query", "pair_trace", "show_pair", "LESSON_PAGES"]
@@ -27,6 +28,8 @@ P = "gal"
 LESSON_PAGES = {"conv2d": "pages/lessons/conv2d.py", "conv_transpose2d": "pages/lessons/conv_transpose2d.py"}
 LESSON_PREFIX = {"conv2d": "c2", "conv_transpose2d": "ct"}
 PREVIEW = {"max_width": 820, "max_height": 400}  # the lessons' width: fits the main column at 1280x720
+PRESENT_ABOVE = 112  # presentation mode: page pixels above the figure (the tabs; the pick and the layer's code)
+SIDES = {"Conv2d": "conv", "ConvTranspose2d": "transposed"}  # presentation mode shows one of the pair at a time
 VALUES = "small integers"  # the lessons' default values: the link opens on the very same numbers
 
 
@@ -131,13 +134,26 @@ def _trace(cfg: ConvConfig):
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def _preview(cfg: ConvConfig):
-    """The live animation (small, cached: the page sends the same figure on every rerun)."""
-    return window_figure(_trace(cfg), 0, **PREVIEW)
+def _preview(cfg: ConvConfig, screen: Screen | None = None):
+    """The live animation (small, cached: the page sends the same figure on every rerun); on a projector's screen
+    in presentation mode."""
+    return window_figure(_trace(cfg), 0, **(PREVIEW if screen is None else screen.figure_size(PRESENT_ABOVE, step_buttons=False)))
 
 
-def show_pair(pair: Pair) -> None:
-    """The convolution, then its transposed counterpart (one above the other: each figure needs the full width)."""
+def show_pair(pair: Pair, screen: Screen | None = None) -> None:
+    """The convolution, then its transposed counterpart (one above the other: each figure needs the full width).
+    In presentation mode one of them fills the `screen`, picked beside its layer's code; no notes, no downloads."""
+    if screen is not None:
+        pick, code = st.columns([2, 5], vertical_alignment="center")
+        with pick:
+            side = st.segmented_control("Layer", list(SIDES), default="Conv2d", required=True, key=f"{P}_side",
+                                        bind="query-params", label_visibility="collapsed")
+        cfg = getattr(pair, SIDES[side])
+        with code:
+            st.markdown(f"`{module_code(cfg)}`: {_size(cfg)}")
+        st.plotly_chart(_preview(cfg, screen), key=f"{P}_{pair.guide}_{SIDES[side]}_chart", width="content",
+                        config=CHART_CONFIG, alt=f"{side} animation, {_size(cfg)}")
+        return
     if pair.note:
         st.caption(pair.note)
     _show_item(pair.conv, pair.guide)

@@ -5,7 +5,8 @@
   (`?screen=1920x1080`, default 1280x720) with larger fonts, filling the screen without scrolling. Both values live
   in the session (the link's on its first run) and are written back to the URL, so they survive page switches.
 - The keyboard, on every page with an animated figure: space presses the figure's Play or Pause (or the server-side
-  Play toggle of a figure without browser frames); ← → Home End are the step buttons' st.button shortcuts.
+  Play toggle of a figure without browser frames); ← → Home End are the lessons' step buttons' st.button shortcuts,
+  and on a page without step buttons (figure_keys=True: the gallery) they move the figure's own slider.
 - Share with the class: the page's link with every setting as a QR code, made on the server by segno (pure Python,
   offline), large enough to scan from a projected slide, and the link itself with a copy button.
 
@@ -42,21 +43,22 @@ class Screen:
     width: int
     height: int
 
-    # Page pixels around the figure (measured in Chromium): the side padding; the bar above it, the step buttons
-    # under it, the gaps and the top and bottom padding. Streamlit's controls keep their size on larger screens.
+    # Page pixels around the figure (measured in Chromium): the side padding; the bar above it, the gaps and the
+    # top and bottom padding; the row of step buttons under it. Streamlit's controls keep their size on any screen.
     SIDES = 48
-    AROUND = 150
+    AROUND = 94
+    STEP_ROW = 56
 
     @property
     def fonts(self) -> P.Fonts:
         """14 px values become 18 px at 1280x720 (readable from the back of a room), 27 px at 1920x1080."""
         return P.FONTS.scaled(1.3 * self.width / 1280)
 
-    def figure_size(self, reserved: int = 0) -> dict:
+    def figure_size(self, reserved: int = 0, step_buttons: bool = True) -> dict:
         """Keyword arguments for the figure builders: the largest figure that fits (`reserved`: page pixels the
-        page itself adds above the figure, e.g. tabs)."""
-        return {"max_width": self.width - self.SIDES, "max_height": self.height - self.AROUND - reserved,
-                "fonts": self.fonts}
+        page itself adds above the figure, e.g. tabs; step_buttons: the lessons' row of them under it)."""
+        around = self.AROUND + self.STEP_ROW * step_buttons + reserved
+        return {"max_width": self.width - self.SIDES, "max_height": self.height - around, "fonts": self.fonts}
 
 
 SCREENS = {s.name: s for s in (Screen("1280x720", 1280, 720), Screen("1920x1080", 1920, 1080))}
@@ -92,9 +94,10 @@ def _pick_screen(key: str) -> None:
 
 # --- the page's top: title and caption, or the presentation bar ---------------------------------------------------
 
-def page_header(prefix: str, title: str, caption: str) -> bool:
+def page_header(prefix: str, title: str, caption: str, figure_keys: bool = False) -> bool:
     """The title and caption with Present and Share buttons beside them, or in presentation mode only a bar (Exit,
-    the projector size, Share); the keyboard in both. Returns whether presentation mode is on."""
+    the projector size, Share); the keyboard in both (figure_keys: ← → Home End step the figure's own slider).
+    Returns whether presentation mode is on."""
     presenting = active()
     if presenting:
         _presentation_style()
@@ -109,7 +112,7 @@ def page_header(prefix: str, title: str, caption: str) -> bool:
                                  label_visibility="collapsed", help="Build the figure for this screen size")
         with share_col:
             share_panel(prefix, qr_width=340)  # the popover is at most 70 % of a 720 px screen high
-        keyboard()
+        keyboard(figure_keys)
         return True
     text_col, button_col = st.columns([5, 2], vertical_alignment="top")
     with text_col:
@@ -120,7 +123,7 @@ def page_header(prefix: str, title: str, caption: str) -> bool:
                   args=(True,), help="Presentation mode: the figure fills a projector (1280x720 or 1920x1080), "
                                       "the sidebar and explanations are hidden; settings are kept")
         share_panel(prefix)
-    keyboard()  # after the visible elements: an empty element first would look like a page still loading
+    keyboard(figure_keys)  # after the visible elements: an empty element first would look like a page still loading
     return False
 
 
@@ -139,13 +142,20 @@ def _presentation_style() -> None:
 
 # --- the keyboard -------------------------------------------------------------------------------------------------
 
-# Space: the only (or first visible) Plotly figure with a Play button plays or pauses; a figure without frames has
-# the server-side Play toggle instead. Keys typed into inputs, and with modifiers, are left alone. Plotly tells
-# whether it animates by its events (a Play pressed with the mouse too). Installed once per browser tab.
-_KEYBOARD = """<script>
+# Space: the figure last clicked or touched (else the first visible one) with a Play button plays or pauses; a
+# figure without frames has the server-side Play toggle instead. On a page marked data-cs-keyboard="figure", ← → Home End
+# press the figure's slider where step k's tick is (as a click there would). Keys typed into inputs, and with
+# modifiers, are left alone. Plotly tells whether it animates by its events (a Play pressed with the mouse too).
+# Installed once per browser tab; the marker is read at each key press (it belongs to the page shown).
+_KEYBOARD = """<div data-cs-keyboard="%s" hidden></div><script>
 (() => {
   if (window.__csKeyboard) return;
   window.__csKeyboard = true;
+  let last = null;
+  document.addEventListener('pointerdown', (event) => {
+    const gd = event.target.closest && event.target.closest('.js-plotly-plot');
+    if (gd) last = gd;
+  }, true);
   const typing = (el) => el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
   const visible = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
   const button = (gd, label) => [...gd.querySelectorAll('.updatemenu-button')]
@@ -159,15 +169,46 @@ _KEYBOARD = """<script>
   };
   const press = (el) => ['mousedown', 'mouseup', 'click'].forEach((type) =>
     el.dispatchEvent(new MouseEvent(type, {bubbles: true, cancelable: true, view: window})));
-  document.addEventListener('keydown', (event) => {
-    if (event.key !== ' ' || event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+  const onScreen = (el) => { const r = el.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight; };
+  const target = () => {
     const figures = [...document.querySelectorAll('.js-plotly-plot')].filter((gd) => visible(gd) && button(gd, 'Play'));
     figures.forEach(watch);
-    const gd = figures.find((f) => f.contains(document.activeElement)) || figures[0];
+    return figures.includes(last) ? last : (figures.find(onScreen) || figures[0]);
+  };
+  const moveSlider = (gd, key) => {
+    const group = gd.querySelector('.slider-group');
+    const opts = group && group.__data__;  // the slider's state as Plotly draws it (the layout follows a frame later)
+    const ticks = gd.querySelectorAll('.slider-group .slider-tick-rect');
+    const rail = gd.querySelector('.slider-group .slider-rail-touch-rect');
+    if (!opts || !rail || ticks.length < 2) return false;
+    const now = opts.active || 0, end = ticks.length - 1;
+    const k = {ArrowLeft: now - 1, ArrowRight: now + 1, Home: 0, End: end}[key];
+    const tick = ticks[Math.max(0, Math.min(end, k))].getBoundingClientRect();
+    const at = {bubbles: true, cancelable: true, view: window, clientX: tick.x + tick.width / 2,
+                clientY: rail.getBoundingClientRect().y + rail.getBoundingClientRect().height / 2};
+    if (gd.__csPlaying) press(button(gd, 'Pause'));
+    rail.dispatchEvent(new MouseEvent('mousedown', at));
+    gd.dispatchEvent(new MouseEvent('mouseup', at));
+    gd.__csPlaying = false;
+    return true;
+  };
+  document.addEventListener('keydown', (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    const marker = document.querySelector('[data-cs-keyboard]');
+    if (['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(event.key)) {
+      const gd = marker && marker.dataset.csKeyboard === 'figure' && target();
+      if (gd && moveSlider(gd, event.key)) event.preventDefault();
+      return;
+    }
+    if (event.key !== ' ') return;
+    const gd = target();
     if (gd) {
       event.preventDefault();
-      press(button(gd, gd.__csPlaying ? 'Pause' : 'Play'));
+      const label = gd.__csPlaying ? 'Pause' : 'Play';
       gd.__csPlaying = !gd.__csPlaying;
+      // two frames later: a slider step just pressed runs its command on the next animation frame, and would
+      // otherwise stop this Play at once
+      requestAnimationFrame(() => requestAnimationFrame(() => press(button(gd, label))));
       return;
     }
     const toggle = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stCheckbox"]')]
@@ -179,9 +220,10 @@ _KEYBOARD = """<script>
 </script>"""
 
 
-def keyboard() -> None:
-    """Space plays and pauses the page's animated figure (the step buttons carry ← → Home End themselves)."""
-    st.html(_KEYBOARD, unsafe_allow_javascript=True)
+def keyboard(figure_keys: bool = False) -> None:
+    """Space plays and pauses the page's animated figure; ← → Home End are the step buttons' shortcuts, or with
+    figure_keys (a page without step buttons) they step the figure's slider."""
+    st.html(_KEYBOARD % ("figure" if figure_keys else "buttons"), unsafe_allow_javascript=True)
 
 
 # --- share with the class -----------------------------------------------------------------------------------------
