@@ -19,8 +19,8 @@ ENGINE_PACKAGES = {"numpy", "scipy", "PIL"}
 LAYERS = {
     "engine": (set(), ENGINE_PACKAGES),
     "viz": ({"viz"}, ENGINE_PACKAGES | {"plotly", "_plotly_utils"}),
-    "render": ({"viz", "render"}, ENGINE_PACKAGES | {"av", "imageio", "imageio_ffmpeg"}),
-    "ui": ({"viz", "render", "ui"}, ENGINE_PACKAGES | {"plotly", "_plotly_utils", "streamlit", "pandas", "segno"}),
+    "export": ({"viz", "export"}, ENGINE_PACKAGES | {"plotly", "av"}),  # reads viz's figures
+    "ui": ({"viz", "export", "ui"}, ENGINE_PACKAGES | {"plotly", "_plotly_utils", "streamlit", "pandas", "segno"}),
 }
 PAGES_ALLOWED = LAYERS["ui"][1] | {"convcore"}
 NEVER = {"torch"}  # a test-only dependency
