@@ -23,12 +23,12 @@ import numpy as np
 from .codegen import tensor_literal
 from .functional import conv2d, conv_transpose2d
 from .kernels import PRESETS, make_kernel
-from .planner import (CONV, TRANSPOSE, Layer, cells_from_layer, chain_from_text, chain_to_text, layer_code,
+from .planner import (CONV, TRANSPOSE, Layer, cells_from_layer, layer, chain_from_text, chain_to_text, layer_code,
                       layer_from_cells, layer_output_shape)
 
 __all__ = ["MAX_STEPS", "LayerStep", "Elementwise", "ChainError", "parse_chain", "chain_text", "conv_layers",
            "layer_weight", "run_step", "chain_shapes", "PrefixCache", "run_chain", "sequential_code", "PRESET_CHAINS",
-           "psnr", "with_layers", "lab_text", "STEP_KINDS", "STEP_FIELDS", "cells_from_step", "step_from_cells", "flat_checkerboard"]
+           "psnr", "with_layers", "lab_text", "single_layer_text", "STEP_KINDS", "STEP_FIELDS", "cells_from_step", "step_from_cells", "flat_checkerboard"]
 
 MAX_STEPS = 8
 _OPTION = {"gaussian": "sigma", "box blur": "size", "identity": "size", "motion blur": "angle", "unsharp mask": "amount",
@@ -157,6 +157,21 @@ def lab_text(layers, kept: str | None) -> str:
     except ChainError:
         base = []
     return chain_text(with_layers(base, layers)[:MAX_STEPS])
+
+
+def single_layer_text(kind: str, weight: np.ndarray, stride=1, padding=0, output_padding=0, dilation=1, groups=1,
+                      bias: float = 0.0) -> str:
+    """One layer with these exact weights (and a bias, as a scale/offset step) as a chain: the image lab's layer
+    continued in the layer-chain lab."""
+    w = np.asarray(weight, np.float32)
+    out_channels = w.shape[0] if kind == CONV else w.shape[1] * groups
+    spec = layer(kind, out_channels, w.shape[2:], stride, padding, output_padding if kind == TRANSPOSE else 0,
+                 dilation, groups)
+    values = ",".join(np.format_float_positional(v, trim="-") for v in w.ravel())
+    steps: list[Step] = [LayerStep(spec, "v" + values)]
+    if bias:
+        steps.append(Elementwise("S", (1.0,), (float(bias),)))
+    return chain_text(steps)
 
 
 # ---- weights ----------------------------------------------------------------------------------------------------

@@ -136,3 +136,20 @@ def test_psnr():
     a = np.zeros((1, 4, 4))
     assert psnr(a, a) == float("inf")
     assert psnr(a, a + 255) == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("kind,stride,padding,output_padding,groups,bias", [
+    ("Conv2d", 1, "same", 0, 3, 0.0), ("Conv2d", 2, 1, 0, 1, 12.5), ("ConvTranspose2d", 2, 1, 1, 3, -3.0)])
+def test_the_image_labs_layer_as_a_chain_gives_the_same_output(kind, stride, padding, output_padding, groups, bias):
+    from convcore.chain import single_layer_text
+
+    rng = np.random.default_rng(3)
+    x = photo(3, 40)
+    weight = rng.standard_normal((3, 3 // groups, 3, 3)).astype(np.float32)
+    out = run_chain(parse_chain(single_layer_text(kind, weight, stride, padding, output_padding, 1, groups, bias)), x)
+    tx, tw = torch.from_numpy(x[None].copy()), torch.from_numpy(weight)
+    if kind == "Conv2d":
+        ref = torch.nn.functional.conv2d(tx, tw, None, stride, padding, 1, groups)
+    else:
+        ref = torch.nn.functional.conv_transpose2d(tx, tw, None, stride, padding, output_padding, groups)
+    assert_matches(out[-1], (ref + bias)[0])

@@ -184,3 +184,18 @@ def test_ab_with_a_bad_chain_b_names_its_step():
     at = open_lab("C3k3p1g3~box blur", chain_chan="RGB", chain_ab="true", chain_b="C3k3p1g3~box blur.C3k3g2")
     assert len(at.error) == 1 and "Chain B: step 2" in at.error[0].value
     assert len(step_titles(at)) == 1  # chain A still shows
+
+
+def test_the_image_labs_layer_continues_as_a_chain():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"lab_side": "64", "lab_sample": "coffee"})
+    at.run()
+    at.switch_page("pages/lab/lab.py").run()
+    assert not at.exception
+    (link,) = [p for p in at.get("page_link") if p.proto.page == "chain"]
+    query = {k: v[0] for k, v in parse_qs(link.proto.query_string).items()}
+    assert query["chain_sample"] == "coffee" and query["chain_chan"] == "RGB"
+    steps = parse_chain(query["chain_steps"])
+    assert len(steps) == 1 and steps[0].layer.groups == 3 and steps[0].weights.startswith("v")
+    chain = open_lab(query["chain_steps"], chain_chan="RGB", chain_sample="coffee")
+    assert not chain.error and len(step_titles(chain)) == 1

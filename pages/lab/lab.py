@@ -3,6 +3,7 @@ import numpy as np
 import streamlit as st
 
 from convcore import imaging
+from convcore.chain import single_layer_text
 from convcore.kernels import bilinear_padding, channel_weight
 from convcore.ui import code_panel, conv_params, lab, shape_panel
 from convcore.ui.url_state import choice, show_url_notes
@@ -178,6 +179,15 @@ d2.download_button("Download raw float32 .npy", data=lambda: imaging.npy_bytes(o
                    file_name=f"{stem}.npy", mime="application/octet-stream", on_click="ignore",
                    icon=":material/data_array:", width="stretch",
                    help=f"np.load gives the exact {tuple(out.shape)} float32 output (C, H, W).")
+
+if cfg.padding_mode == "zeros":  # the chain lab's layers pad with zeros
+    chain_query = {"chain_steps": single_layer_text(op, weight, cfg.stride, cfg.padding, cfg.output_padding,
+                                                    cfg.dilation, groups, bias),
+                   "chain_chan": "grayscale" if channels == 1 else "RGB", "chain_side": side}
+    if st.query_params.get(f"{P}_src", "sample") == "sample":
+        chain_query["chain_sample"] = st.query_params.get(f"{P}_sample", "astronaut")
+    st.page_link("pages/lab/chain.py", label="Continue as a chain of layers (add steps after this one)",
+                 icon=":material/linear_scale:", query_params=chain_query)
 
 with st.expander("Shapes and output-size formula", icon=":material/straighten:"):
     shape_panel(cfg)
