@@ -132,7 +132,8 @@ class Cluster:
                 stdout=subprocess.DEVNULL, stderr=open(self.workdir / "nginx.out", "wb"), preexec_fn=_die_with_parent)
             while not healthy(self.url, timeout=1):
                 if self.nginx.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"nginx did not start: {(self.workdir / 'nginx.out').read_text()}")
+                    said = (self.workdir / "nginx.out").read_text().strip().splitlines() or ["no message"]
+                    raise RuntimeError(f"nginx did not start: {said[0]}")
                 time.sleep(0.1)
         except BaseException:
             self.stop()

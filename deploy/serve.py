@@ -31,7 +31,12 @@ def main(argv: list[str] | None = None) -> int:
 
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
-    with Cluster(replicas=args.replicas, port=args.port, host=args.host) as cluster:
+    try:
+        cluster = Cluster(replicas=args.replicas, port=args.port, host=args.host).start()
+    except RuntimeError as error:  # e.g. the port is taken, nginx is missing: say so, no traceback
+        print(f"Could not start: {error}", file=sys.stderr)
+        return 1
+    with cluster:
         ports = ", ".join(str(r.port) for r in cluster.members)
         print(f"Convolution Studio: {len(cluster.members)} replicas (ports {ports}) behind nginx.", flush=True)
         print(f"Share this address with the class: {shared_address(args.host, cluster.port)}", flush=True)

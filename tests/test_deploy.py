@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -136,3 +137,33 @@ def test_serve_refuses_zero_replicas():
     result = subprocess.run([sys.executable, "-m", "deploy.serve", "--replicas", "0"], cwd=ROOT, capture_output=True,
                             text=True, timeout=30)
     assert result.returncode == 2 and "--replicas=0 must be at least 1" in result.stderr
+
+
+def test_serve_says_why_it_cannot_start_and_leaves_nothing_running():
+    need_nginx()
+    import socket
+    import uuid
+
+    mark = f"CS_DEPLOY_TEST={uuid.uuid4().hex}"  # inherited by everything serve starts
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "deploy.serve", "--replicas", "1", "--port", str(port)],
+                                cwd=ROOT, capture_output=True, text=True, timeout=120,
+                                env={**os.environ, mark.split("=")[0]: mark.split("=")[1]})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("Could not start: nginx did not start:") and "Address already in use" in result.stderr
+    assert alive(_marked(mark)) == [], "serve left processes behind"
+
+
+def _marked(mark: str) -> list[int]:
+    """Processes whose environment holds `mark`."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if mark.encode() in environ.read_bytes().split(b"\0"):
+                found.append(int(environ.parent.name))
+        except OSError:
+            pass
+    return found
