@@ -3,9 +3,9 @@
 Open-source nginx has no active health checks, so the supervisor does them: every `health_interval` seconds it asks
 each replica's /_stcore/health; after `health_failures` misses in a row the replica is marked `down` in the upstream
 and nginx reloads (SIGHUP: new connections avoid it, open websockets stay where they are); once it answers again it
-is put back. A replica whose process exited is started again on the same port (same place in the hash ring, so its
-students' cookies lead back to it) and rejoins when healthy. nginx's passive checks (max_fails, proxy_next_upstream)
-cover the seconds before the supervisor notices.
+is put back. A replica whose process exited is started again on the same port and rejoins when healthy (its students
+were re-pinned by the balancer to the replica that took them over: deploy/nginx/balancer.conf). nginx's passive
+checks (max_fails, proxy_next_upstream) cover the seconds before the supervisor notices.
 
 Every process is a child of this one, asked to die with it (PR_SET_PDEATHSIG), and stop() ends them all.
 """

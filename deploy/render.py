@@ -34,10 +34,30 @@ def server_lines(addresses: list[str], down: set[str] = frozenset()) -> str:
                      f"{' down' if address in down else ''};" for address in addresses)
 
 
-def balancer_conf(addresses: list[str], listen: str, down: set[str] = frozenset()) -> str:
-    """The http-level part: affinity maps, the upstream, the proxy server (deploy/nginx/balancer.conf)."""
+def route_lines(addresses: list[str], down: set[str] = frozenset()) -> dict[str, str]:
+    """The named routes: cookie r<i> -> upstream cs_r<i> (replica i, the others as backups); answering address -> r<i>."""
+    upstreams, names, blocks = [], [], []
+    for i, address in enumerate(addresses):
+        upstreams.append(f"    r{i} cs_r{i};")
+        names.append(f'    "~(^|, ){re.escape(address)}$" r{i};')
+        others = [a for a in addresses if a != address]
+        lines = [f"    server {address} max_fails={MAX_FAILS} fail_timeout={FAIL_TIMEOUT_S}s"
+                 f"{' down' if address in down else ''};"]
+        lines += [f"    server {a}{' down' if a in down else ' backup'};" for a in others]
+        blocks.append(f"upstream cs_r{i} {{\n" + "\n".join(lines) + "\n}")
+    return {"ROUTE_UPSTREAMS": "\n".join(upstreams), "ROUTE_NAMES": "\n".join(names),
+            "ROUTE_BLOCKS": "\n".join(blocks)}
+
+
+def balancer_conf(addresses: list[str], listen: str, down: set[str] = frozenset(), named: bool = True) -> str:
+    """The http-level part: affinity maps, the upstreams, the proxy server (deploy/nginx/balancer.conf).
+
+    named: the addresses are the replicas' own (so a cookie can name each); False where a name stands for several
+    (compose's `app` service): the cookie is then only a hash key.
+    """
+    routes = route_lines(addresses, down) if named else dict.fromkeys(("ROUTE_UPSTREAMS", "ROUTE_NAMES", "ROUTE_BLOCKS"), "")
     return _fill((TEMPLATES / "balancer.conf").read_text(),
-                 {"SERVERS": server_lines(addresses, down), "LISTEN": listen, "MAX_BODY_MB": str(MAX_BODY_MB)})
+                 {"SERVERS": server_lines(addresses, down), "LISTEN": listen, "MAX_BODY_MB": str(MAX_BODY_MB), **routes})
 
 
 def main_conf(prefix: Path) -> str:
@@ -50,7 +70,7 @@ def main_conf(prefix: Path) -> str:
 
 def compose_conf() -> str:
     """The balancer for deploy/compose.yaml: the `app` service's replicas (nginx resolves its name to all of them)."""
-    return balancer_conf([f"app:{REPLICA_PORT}"], "80")
+    return balancer_conf([f"app:{REPLICA_PORT}"], "80", named=False)
 
 
 if __name__ == "__main__":  # python -m deploy.render compose: rewrite deploy/compose/balancer.conf

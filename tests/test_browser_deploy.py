@@ -49,13 +49,14 @@ def open_on_cluster(page, cluster, link: str) -> str:
     return response.headers["x-replica"]
 
 
-def test_an_image_uploads_through_the_balancer(cluster, context, tmp_path):
+def photo_file(tmp_path):
     y, x = np.mgrid[0:60, 0:90]
     path = tmp_path / "photo.png"
     Image.fromarray(np.stack([x * 2, y * 4, (x + y) % 256], axis=-1).astype(np.uint8)).save(path)
-    page = context.new_page()
-    open_app_page(page, cluster.url, "lab", {"lab_src": "upload"})
-    assert any(c["name"] == "cs_route" for c in context.cookies())  # the balancer pinned this browser
+    return path
+
+
+def upload_shows_the_result(page, path, tmp_path):
     page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(path))
     page.get_by_text("output (3, 60, 90)").wait_for(timeout=60_000)
     page.locator(".js-plotly-plot .imagelayer image").nth(1).wait_for(state="attached", timeout=60_000)
@@ -64,6 +65,29 @@ def test_an_image_uploads_through_the_balancer(cluster, context, tmp_path):
     assert "Invalid session_id" not in text and "rror" not in page.locator("[data-testid='stFileUploader']").inner_text()
     assert page.locator(EXCEPTION).count() == 0
     page.screenshot(path=str(tmp_path / "lab-through-nginx.png"))
+
+
+def test_an_image_uploads_through_the_balancer(cluster, context, tmp_path):
+    page = context.new_page()
+    open_app_page(page, cluster.url, "lab", {"lab_src": "upload"})
+    assert any(c["name"] == "cs_route" for c in context.cookies())  # the balancer pinned this browser
+    upload_shows_the_result(page, photo_file(tmp_path), tmp_path)
+
+
+def test_an_upload_works_after_the_students_replica_died_and_came_back(cluster, context, tmp_path):
+    """The student's page moved to the live replica; the restarted one must not get their upload (400 there)."""
+    page = context.new_page()
+    response = page.goto(f"{cluster.url}/lab?lab_src=upload", wait_until="domcontentloaded")
+    open_app_page(page, cluster.url, "lab", {"lab_src": "upload"})
+    replica = cluster.replica_of(response.headers["x-replica"])
+    replica.proc.kill()
+    page.wait_for_selector(f"{APP}:not([data-test-connection-state='CONNECTED'])", state="attached", timeout=10_000)
+    page.wait_for_selector(f"{APP}[data-test-connection-state='CONNECTED']", state="attached", timeout=30_000)
+    deadline = time.monotonic() + 60
+    while cluster.in_rotation() != [0, 1] or replica.restarts == 0:
+        assert time.monotonic() < deadline, "the killed replica was not restarted"
+        time.sleep(0.2)
+    upload_shows_the_result(page, photo_file(tmp_path), tmp_path)
 
 
 def test_killing_a_students_replica_loses_no_setting(cluster_without_restarts, context):

@@ -60,7 +60,7 @@ def test_rendered_nginx_config_passes_nginx_t(tmp_path):
 
 def test_a_client_keeps_its_replica_across_requests(cluster):
     status, first, route = get(cluster.url + "/")
-    assert status == 200 and route, "the first response sets the route cookie"
+    assert status == 200 and route == f"r{cluster.replica_of(first).index}", "the first response names its replica"
     for path in ["/", "/conv2d?c2_k_h=5", "/_stcore/health", "/lab"] * 3:
         status, replica, again = get(cluster.url + path, cookie=route)
         assert (status, replica, again) == (200, first, None)  # same replica, cookie not set again
@@ -83,14 +83,16 @@ def test_a_replica_that_stops_answering_its_health_check_leaves_the_rotation(clu
     try:
         wait_until(lambda: cluster.in_rotation() == [other.index], what="the hung replica to be marked down")
         wait_until(lambda: replica_of(route) == other.address, what="nginx to reload without the hung replica")
-        for _ in range(5):  # its students' requests now go to the live replica
-            assert get(cluster.url + "/_stcore/health", cookie=route)[:2] == (200, other.address)
+        for _ in range(5):  # its students' requests now go to the live replica, which re-pins them
+            assert get(cluster.url + "/_stcore/health", cookie=route) == (200, other.address, f"r{other.index}")
         assert f"server {replica.address} max_fails=2 fail_timeout=10s down;" in (
             cluster.workdir / "balancer.conf").read_text()
     finally:
         os.kill(replica.proc.pid, signal.SIGCONT)
     wait_until(lambda: len(cluster.in_rotation()) == 2, what="the replica to rejoin")
     wait_until(lambda: replica_of(route) == replica.address, what="the student's cookie to lead back to its replica")
+    # A student re-pinned during the outage stays where their session now is.
+    assert get(cluster.url + "/_stcore/health", cookie=f"r{other.index}") == (200, other.address, None)
     assert replica.restarts == 0
 
 
