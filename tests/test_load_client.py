@@ -3,6 +3,7 @@ Streamlit's websocket protocol well enough that the server really reruns the les
 A tiny version of benchmarks/load_test.py: 3 students, 2 interactions each."""
 import asyncio
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -11,6 +12,13 @@ from browser import ROOT, start_app, stop_app
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from load_test import Student, cpu_seconds, step_number, weight_shape  # noqa: E402
 from st_client import StreamlitSession  # noqa: E402
+
+
+def run_in_thread(coro):
+    """asyncio.run in a thread of its own: in the whole suite, Playwright's sync API holds an event loop running in
+    the main thread (the browser tests' session fixtures), where asyncio.run refuses to start another."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +45,7 @@ def test_three_students_step_and_change_the_kernel_through_the_websocket(server)
         return await asyncio.wait_for(asyncio.gather(*(student(i) for i in range(3))), 60)
 
     cpu0 = cpu_seconds([proc.pid])
-    results = asyncio.run(main())
+    results = run_in_thread(main())
     assert cpu_seconds([proc.pid]) > cpu0  # the server did the work, not a cache in the client
 
     for i, (opened, step, run, error, query) in enumerate(results):
@@ -66,4 +74,4 @@ def test_a_step_reruns_only_the_fragment_and_the_link_opens_at_its_step(server):
         finally:
             await s.close()
 
-    asyncio.run(asyncio.wait_for(main(), 60))
+    run_in_thread(asyncio.wait_for(main(), 60))
