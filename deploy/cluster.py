@@ -104,7 +104,7 @@ class Cluster:
         return f"http://{self.host}:{self.port}"
 
     def __enter__(self) -> "Cluster":
-        return self.start()
+        return self if self.nginx is not None else self.start()  # `with Cluster(...).start() as c` starts once
 
     def __exit__(self, *exc) -> None:
         self.stop()

@@ -43,6 +43,7 @@ def cluster_fixture(**options):
         seen |= cluster.pids()
         cluster.stop()
         assert alive(seen) == [], f"processes left after stop(): {alive(seen)}"
+        assert not cluster.workdir.exists(), "stop() leaves no temporary directory"
 
 
 def get(url: str, cookie: str | None = None, timeout: float = 10):
