@@ -25,18 +25,23 @@ def test_the_gallery_has_every_figure_of_the_guide_once():
     assert [p.guide for p in gallery.PAIRS] == list(GUIDE)
 
 
+def shown_layer_output(cfg):
+    """The torch layer the page's code builds (the code evaluated), and its output on the gallery's values."""
+    layer = eval(gallery.module_code(cfg), {"nn": torch.nn})
+    x, w = gallery.values(cfg)
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(w))
+        return layer, layer(torch.from_numpy(x)).numpy()
+
+
 @pytest.mark.parametrize("pair", gallery.PAIRS, ids=lambda p: p.guide)
 def test_each_convolution_gives_the_guides_output_size_in_torch(pair):
     n, k, s, p, d, out = GUIDE[pair.guide]
     cfg = pair.conv
     assert (cfg.height, cfg.width, cfg.kernel_size, cfg.stride, cfg.padding, cfg.dilation) == \
         (n, n, (k, k), (s, s), (p, p), (d, d))
-    layer = eval(gallery.module_code(cfg), {"nn": torch.nn})  # the code the page shows builds this layer
+    layer, y = shown_layer_output(cfg)
     assert (layer.kernel_size, layer.stride, layer.padding, layer.dilation) == ((k, k), (s, s), (p, p), (d, d))
-    x, w = gallery.values(cfg)
-    with torch.no_grad():
-        layer.weight.copy_(torch.from_numpy(w))
-        y = layer(torch.from_numpy(x)).numpy()
     assert y.shape == (1, 1, out, out)
     trace = gallery.pair_trace(cfg)
     np.testing.assert_array_equal(trace.output, y[0, 0])  # the animation's numbers are torch's
@@ -52,12 +57,8 @@ def test_each_transposed_counterpart_returns_to_the_input_size_in_torch(pair):
         (pair.conv.kernel_size, pair.conv.stride, pair.conv.padding, pair.conv.dilation)
     odd = pair.guide == "padding_strides_odd"
     assert cfg.output_padding == ((1, 1) if odd else (0, 0))  # only the odd case needs it
-    layer = eval(gallery.module_code(cfg), {"nn": torch.nn})
+    layer, y = shown_layer_output(cfg)
     assert layer.output_padding == cfg.output_padding
-    x, w = gallery.values(cfg)
-    with torch.no_grad():
-        layer.weight.copy_(torch.from_numpy(w))
-        y = layer(torch.from_numpy(x)).numpy()
     assert y.shape == (1, 1, n, n)
     trace = gallery.pair_trace(cfg)
     np.testing.assert_allclose(trace.output, y[0, 0], rtol=1e-6, atol=1e-5)
