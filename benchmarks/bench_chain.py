@@ -24,8 +24,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from convcore import imaging  # noqa: E402
-from convcore.chain import PrefixCache, parse_chain, run_chain  # noqa: E402
+from convcore.images import imaging  # noqa: E402
+from convcore.teaching.chain import PrefixCache, parse_chain, run_chain  # noqa: E402
 
 CHAINS = {
     "per-channel: gaussian 5, ReLU-free sobel, stride-2 down, bilinear up":

@@ -31,7 +31,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import convcore  # noqa: E402
-from convcore import blas, functional, parallel  # noqa: E402
+from convcore.algorithms import blas, parallel
+from convcore import functional  # noqa: E402
 
 
 @dataclass

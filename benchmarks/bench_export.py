@@ -18,7 +18,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from convcore import export  # noqa: E402
-from convcore.trace import trace_conv2d, trace_conv_transpose2d  # noqa: E402
+from convcore.teaching.trace import trace_conv2d, trace_conv_transpose2d  # noqa: E402
 
 
 def timed(fn, repeat: int) -> tuple[float, float, float, object]:

@@ -16,7 +16,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from convcore import conv2d  # noqa: E402
-from convcore.trace import trace_conv2d, trace_conv_transpose2d  # noqa: E402
+from convcore.teaching.trace import trace_conv2d, trace_conv_transpose2d  # noqa: E402
 from convcore.viz import FRAME_CAP, conv2d_figure, is_animated, matrix_figure, scatter_figure, zero_insertion_figure  # noqa: E402
 
 

@@ -35,8 +35,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from convcore import imaging  # noqa: E402
-from convcore.kernels import channel_weight, make_kernel  # noqa: E402
+from convcore.images import imaging  # noqa: E402
+from convcore.images.kernels import channel_weight, make_kernel  # noqa: E402
 from convcore.ui import lab  # noqa: E402
 from convcore.ui.config import ConvConfig  # noqa: E402
 from convcore.viz import images as figures  # noqa: E402

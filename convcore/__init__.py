@@ -1,6 +1,9 @@
 """convcore: PyTorch's Conv2d and ConvTranspose2d in numpy, exact, vectorised, and traceable step by step.
 
-The engine (this package outside viz/ and ui/) imports numpy, scipy and Pillow only.
+Layers, each importing only those below it (tests/test_import_layers.py): ui/ (Streamlit), export/ (files), viz/
+(Plotly figures), then the engine, numpy/scipy/Pillow only: teaching/ (traces, concepts, planner, practice),
+images/ (the lab's photos and kernels), the torch-facing modules here (functional, modules, shapes, padding,
+params) and algorithms/ (the fast paths under functional).
 """
 from .functional import conv2d, conv_transpose2d
 from .modules import Conv2d, ConvTranspose2d

@@ -5,23 +5,23 @@ output phases, and the heavy work is BLAS GEMM, strided numpy arithmetic or FFT,
 
 - "im2col": one batched matmul over the strided window view. Small calls (teaching sizes): the fewest numpy calls.
 - "banded": depthwise image filters (one input channel per group, stride 1) as banded GEMMs on the flat padded
-  image (convcore.banded); memory stays at the output's size.
+  image (convcore.algorithms.banded); memory stays at the output's size.
 - "per_tap": other depthwise filters (strided) accumulate weight x shifted input tap by tap on cache-sized row
   blocks, split over threads; memory stays at the output's size.
 - "fft": large kernels, as a product of spectra (scipy.fft with workers).
 - "phases": channel-mixing layers (and large transposed convolutions): per chunk of output rows, GEMMs over the
   kernel taps on a flat channel-major copy of the rows they read, accumulated by BLAS, with the polyphase split for
-  strides; the transposed op works per output phase the same way (convcore.phases). No im2col copy, no
+  strides; the transposed op works per output phase the same way (convcore.algorithms.phases). No im2col copy, no
   scatter-add, chunks shared by threads.
 - "scatter" (transposed op, small calls): the products per tap, summed over channels, then a scatter-add per tap.
   Teaching sizes (up to ORDERED_MAX_MACS) sum in a fixed order in numpy instead of a GEMM: channel by channel,
-  then tap by tap in the order the input's elements stamp (ordered_sum); the three views of convcore.trace.transpose
+  then tap by tap in the order the input's elements stamp (ordered_sum); the three views of convcore.teaching.trace.transpose
   sum in that same order, so they equal this function bit for bit.
 
-Large calls run on a small thread pool (convcore.parallel) with BLAS's own threads off; small calls never touch it.
+Large calls run on a small thread pool (convcore.algorithms.parallel) with BLAS's own threads off; small calls never touch it.
 
 These paths are for float32, float64 and complex. Integer and float16 inputs (the dtypes torch also convolves on CPU:
-conv2d int8/int16/int32/int64/uint8, conv_transpose2d int64, both float16) go through convcore.integer_half, which
+conv2d int8/int16/int32/int64/uint8, conv_transpose2d int64, both float16) go through convcore.algorithms.integer_half, which
 reproduces torch's arithmetic bit for bit (wrap-around, half rounding).
 """
 from __future__ import annotations
@@ -29,11 +29,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft as sfft
 
-from . import blas, integer_half, parallel
-from .banded import correlate_banded
+from .algorithms import blas, integer_half, parallel
+from .algorithms.banded import correlate_banded
+from .algorithms.phases import correlate_phases, transpose_phases
 from .padding import pad2d
 from .params import ConvCall, Pads, Pair, conv2d_call, conv_transpose2d_call, transposed_size
-from .phases import correlate_phases, transpose_phases
 
 __all__ = ["conv2d", "conv_transpose2d", "correlate", "transpose", "transpose_full", "choose_algorithm",
            "choose_transpose_algorithm", "ordered_sum"]

@@ -7,7 +7,7 @@ import pwd
 import grp
 from pathlib import Path
 
-from convcore.imaging import MAX_UPLOAD_MB
+from convcore.images.imaging import MAX_UPLOAD_MB
 
 TEMPLATES = Path(__file__).resolve().parent / "nginx"
 COMPOSE_CONF = Path(__file__).resolve().parent / "compose" / "balancer.conf"

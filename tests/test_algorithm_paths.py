@@ -14,7 +14,7 @@ import pytest
 import torch.nn.functional as TF
 
 import convcore
-from convcore import banded, blas, gather, parallel, phases
+from convcore.algorithms import banded, blas, gather, parallel, phases
 from convcore import functional as cf
 from torch_compare import DTYPES, assert_matches, random_array, t
 

@@ -9,8 +9,8 @@ import torch
 from PIL import Image
 
 from browser import EXCEPTION, open_app_page, wait_for_idle
-from convcore import imaging
-from convcore.chain import PRESET_CHAINS, parse_chain, sequential_code
+from convcore.images import imaging
+from convcore.teaching.chain import PRESET_CHAINS, parse_chain, sequential_code
 from convcore.ui.lab import sample_path
 
 pytestmark = pytest.mark.browser

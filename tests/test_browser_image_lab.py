@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from browser import EXCEPTION, open_app_page, wait_for_idle
-from convcore.kernels import gaussian
+from convcore.images.kernels import gaussian
 
 pytestmark = pytest.mark.browser
 

@@ -3,7 +3,7 @@ cells on the input grid (a second click unselects), checked and graded; screensh
 import pytest
 
 from browser import EXCEPTION, open_app_page, wait_for_idle
-from convcore.practice import question
+from convcore.teaching.practice import question
 from test_browser_lessons import click_cell
 
 pytestmark = pytest.mark.browser
@@ -39,7 +39,7 @@ def test_clicking_cells_answers_a_question_and_it_is_graded(page, app_url, tmp_p
 def test_predict_mode_in_the_conv2d_lesson(page, app_url, tmp_path):
     """The toggle from the URL hides the cell and the ones after it; a wrong guess (written-out terms) highlights
     the term that differs; the right value reveals the cell."""
-    from convcore.practice.predict import step_terms
+    from convcore.teaching.practice.predict import step_terms
     from test_predict import _lesson_args
     from convcore.ui.lesson import window_trace
 

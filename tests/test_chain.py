@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from convcore import imaging
-from convcore.chain import (
+from convcore.images import imaging
+from convcore.teaching.chain import (
     PRESET_CHAINS,
     ChainError,
     PrefixCache,
@@ -21,7 +21,7 @@ from convcore.chain import (
     sequential_code,
     with_layers,
 )
-from convcore.planner import chain_from_text, chain_to_text
+from convcore.teaching.planner import chain_from_text, chain_to_text
 from convcore.ui.lab import sample_path
 from tests.torch_compare import assert_matches
 
@@ -141,7 +141,7 @@ def test_psnr():
 @pytest.mark.parametrize("kind,stride,padding,output_padding,groups,bias", [
     ("Conv2d", 1, "same", 0, 3, 0.0), ("Conv2d", 2, 1, 0, 1, 12.5), ("ConvTranspose2d", 2, 1, 1, 3, -3.0)])
 def test_the_image_labs_layer_as_a_chain_gives_the_same_output(kind, stride, padding, output_padding, groups, bias):
-    from convcore.chain import single_layer_text
+    from convcore.teaching.chain import single_layer_text
 
     rng = np.random.default_rng(3)
     x = photo(3, 40)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from convcore.chain import PRESET_CHAINS, chain_text, parse_chain
+from convcore.teaching.chain import PRESET_CHAINS, chain_text, parse_chain
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/lab/chain.py"

@@ -14,7 +14,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from conftest import load_app
-from convcore.planner import chain_from_text
+from convcore.teaching.planner import chain_from_text
 
 torch.set_num_threads(1)
 

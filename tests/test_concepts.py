@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
 from convcore import conv2d
-from convcore.concepts import (
+from convcore.teaching.concepts import (
     common_divisors,
     conv2d_input_gradient,
     conv_cost,
@@ -24,8 +24,8 @@ from convcore.concepts import (
     separable_vs_full,
     upsample_transposed,
 )
-from convcore.planner import chain_from_text, plan_chain
-from convcore.trace import channel_map, conv2d_matrix
+from convcore.teaching.planner import chain_from_text, plan_chain
+from convcore.teaching.trace import channel_map, conv2d_matrix
 from convcore.viz import concepts as vc
 
 torch.set_num_threads(1)

@@ -233,7 +233,7 @@ def test_a_sent_figure_sends_exactly_what_plotly_would():
     import plotly.graph_objects as go
     import plotly.io as pio
 
-    from convcore.trace import trace_conv2d, trace_conv_transpose2d
+    from convcore.teaching.trace import trace_conv2d, trace_conv_transpose2d
     from convcore.ui import lesson_chart
     from convcore.viz import conv2d_figure, matrix_figure, scatter_figure
 

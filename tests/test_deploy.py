@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from convcore.imaging import MAX_UPLOAD_MB
+from convcore.images.imaging import MAX_UPLOAD_MB
 from deploy import render
 from deploy.cluster import NGINX, ROOT, Cluster, healthy
 from deploy_fixtures import alive, cluster_fixture, get, need_nginx

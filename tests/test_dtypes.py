@@ -222,7 +222,7 @@ def test_module_dtype_like_torch(cls_name, dtype):
 @pytest.mark.parametrize("dtype", INTEGERS + [np.float16], ids=lambda d: np.dtype(d).name)
 def test_trace_records_work_with_integer_and_half_inputs(dtype):
     """The lessons' step records on integer (and half) inputs: each step's products sum to the engine's output cell."""
-    from convcore.trace import arithmetic_text, format_number, trace_conv2d, trace_conv_transpose2d
+    from convcore.teaching.trace import arithmetic_text, format_number, trace_conv2d, trace_conv_transpose2d
 
     rng = np.random.default_rng(2)
     x, w = _values(rng, (1, 2, 5, 5), dtype), _values(rng, (2, 2, 3, 3), dtype)

@@ -12,7 +12,7 @@ from PIL import Image
 
 from convcore import export
 from convcore.export import Board
-from convcore.trace import format_number, overlap_counts, trace_conv2d, trace_conv_transpose2d
+from convcore.teaching.trace import format_number, overlap_counts, trace_conv2d, trace_conv_transpose2d
 from convcore.viz import overlap_figure
 from convcore.viz import palette as P
 from convcore.viz.concepts import channel_figure, grids_figure

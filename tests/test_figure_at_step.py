@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from convcore.trace import trace_conv2d, trace_conv_transpose2d
+from convcore.teaching.trace import trace_conv2d, trace_conv_transpose2d
 from convcore.ui import lesson_chart
 from convcore.viz import conv2d_figure, is_animated, matrix_figure, scatter_figure, zero_insertion_figure
 

@@ -65,7 +65,7 @@ def test_each_transposed_counterpart_returns_to_the_input_size_in_torch(pair):
 
 
 def test_the_odd_transposed_case_puts_output_padding_on_the_bottom_right():
-    from convcore.trace import CellKind
+    from convcore.teaching.trace import CellKind
 
     pair = next(p for p in gallery.PAIRS if p.guide == "padding_strides_odd")
     kinds = gallery.pair_trace(pair.transposed).grid_kinds

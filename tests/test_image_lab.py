@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from convcore import imaging
-from convcore.kernels import PRESETS, channel_weight, format_kernel, make_kernel
+from convcore.images import imaging
+from convcore.images.kernels import PRESETS, channel_weight, format_kernel, make_kernel
 from convcore.ui import lab
 from convcore.ui.config import ConvConfig
 from convcore.viz import images as figures

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from convcore import imaging
-from convcore.imaging import ImageLoadError, load_image
+from convcore.images import imaging
+from convcore.images.imaging import ImageLoadError, load_image
 
 RNG = np.random.default_rng(11)
 RGB = RNG.integers(0, 256, (20, 30, 3), dtype=np.uint8)

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from convcore import conv2d, conv_transpose2d
-from convcore.kernels import (
+from convcore.images.kernels import (
     CHANNEL_MATRICES,
     CHANNEL_MODES,
     MAX_KERNEL_SIZE,

@@ -6,7 +6,7 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from convcore.planner import (
+from convcore.teaching.planner import (
     CONV,
     TRANSPOSE,
     chain_from_text,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from convcore.practice import IMPOSSIBLE, KINDS, Unreadable, generate, grade_part, parse_numbers, question, round_kinds
+from convcore.teaching.practice import IMPOSSIBLE, KINDS, Unreadable, generate, grade_part, parse_numbers, question, round_kinds
 
 torch.set_num_threads(1)
 N = 1000  # questions per kind and difficulty

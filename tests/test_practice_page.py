@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from convcore.practice import IMPOSSIBLE, KINDS, question
+from convcore.teaching.practice import IMPOSSIBLE, KINDS, question
 from convcore.ui.practice import ROUND, answer_text, lesson_link
 
 PAGE = "pages/practice/practice.py"

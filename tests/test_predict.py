@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from convcore.practice import Unreadable
-from convcore.practice.predict import check_prediction, parse_terms, step_terms
-from convcore.trace import trace_conv2d, trace_conv_transpose2d
+from convcore.teaching.practice import Unreadable
+from convcore.teaching.practice.predict import check_prediction, parse_terms, step_terms
+from convcore.teaching.trace import trace_conv2d, trace_conv_transpose2d
 
 torch.set_num_threads(1)
 

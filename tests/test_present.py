@@ -12,7 +12,7 @@ import zxingcpp
 from PIL import Image
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
-from convcore.trace import trace_conv2d, trace_conv_transpose2d
+from convcore.teaching.trace import trace_conv2d, trace_conv_transpose2d
 from convcore.ui import gallery, present
 from convcore.ui.values import named_values
 from convcore.viz import conv2d_figure, scatter_figure, zero_insertion_figure

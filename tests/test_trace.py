@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from convcore import Conv2d, conv2d, conv_transpose2d
-from convcore.trace import (
+from convcore.teaching.trace import (
     CellKind,
     arithmetic_lines,
     arithmetic_text,
@@ -483,7 +483,7 @@ def test_arithmetic_text_evaluates_to_the_result():
 
 
 def test_fitted_line_shortens_but_keeps_the_result():
-    from convcore.trace import StepText
+    from convcore.teaching.trace import StepText
 
     rng = np.random.default_rng(14)
     tr = trace_conv2d(rng.standard_normal((1, 2, 5, 5)), rng.standard_normal((1, 2, 3, 3)), np.array([-0.5]), padding=1)

@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from convcore.trace import CellKind, overlap_counts, trace_conv2d, trace_conv_transpose2d
+from convcore.teaching.trace import CellKind, overlap_counts, trace_conv2d, trace_conv_transpose2d
 from convcore.viz import (
     FRAME_CAP,
     GRID_KEYS,
@@ -126,7 +126,7 @@ def test_padding_cells_are_marked_and_show_their_mode_values():
 
 
 def _fmt(v) -> str:
-    from convcore.trace import format_number
+    from convcore.teaching.trace import format_number
 
     return format_number(v, 3)
 

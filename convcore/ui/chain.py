@@ -1,6 +1,6 @@
 """The layer-chain lab's Streamlit helpers: the shared prefix cache, the step table, and one step's picture.
 
-Outputs are cached per prefix of the chain (convcore.chain.PrefixCache, bounded in bytes, shared by all sessions):
+Outputs are cached per prefix of the chain (convcore.teaching.chain.PrefixCache, bounded in bytes, shared by all sessions):
 editing step k reuses steps 1..k-1 and recomputes k and those after it.
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from .. import imaging
-from ..chain import (
+from ..images import imaging
+from ..teaching.chain import (
     STEP_FIELDS,
     STEP_KINDS,
     ChainError,

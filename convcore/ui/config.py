@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .. import codegen
+from ..teaching import codegen
 from ..modules import Conv2d, ConvTranspose2d
 from ..padding import pad_source_index
 from ..params import Pair, _pair, conv2d_call, conv_transpose2d_call, normalise_padding, transposed_size

@@ -13,8 +13,8 @@ import numpy as np
 import streamlit as st
 
 from .. import export
-from ..codegen import layer_expr
-from ..trace import trace_conv2d, trace_conv_transpose2d
+from ..teaching.codegen import layer_expr
+from ..teaching.trace import trace_conv2d, trace_conv_transpose2d
 from ..viz.conv_animation import window_figure
 from .config import ConvConfig
 from .export import animation_downloads

@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from .. import imaging
+from ..images import imaging
 from ..viz import images as figures
 from ..functional import conv_transpose2d
-from ..kernels import (
+from ..images.kernels import (
     CHANNEL_MATRICES,
     CHANNEL_MODES,
     MAX_KERNEL_SIZE,

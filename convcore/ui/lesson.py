@@ -21,7 +21,7 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from ..trace import format_number, matrix_text, overlap_counts, trace_conv2d, trace_conv_transpose2d
+from ..teaching.trace import format_number, matrix_text, overlap_counts, trace_conv2d, trace_conv_transpose2d
 from ..viz import CellRef, input_cell_for, is_animated, overlap_figure, step_for_cell
 from ..viz.concepts import grids_figure
 from ..viz.conv_animation import conv2d_figure, zero_insertion_figure

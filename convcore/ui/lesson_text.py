@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..shapes import conv2d_output_size, conv_transpose2d_output_size
-from ..trace import CellKind, arithmetic_lines, format_number, overlap_counts, scatter_text
+from ..teaching.trace import CellKind, arithmetic_lines, format_number, overlap_counts, scatter_text
 from .config import ConvConfig
 
 VIEW_NOTES = {

@@ -1,7 +1,7 @@
 """The Practice page's Streamlit parts: settings in the URL (seed, difficulty, kinds), rounds of ten questions
 with the score, streak and per-kind tally in the session, answer boxes or clickable grids, and the explanation
 (verdict, formula with the numbers, the lesson's own figure, the arithmetic, a link to the lesson at exactly that
-configuration). The questions and the grading come from convcore.practice.
+configuration). The questions and the grading come from convcore.teaching.practice.
 """
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from urllib.parse import urlencode
 import numpy as np
 import streamlit as st
 
-from ..planner import chain_to_text, plan_chain
-from ..practice import IMPOSSIBLE, KINDS, Question, question
-from ..trace import trace_conv2d, trace_conv_transpose2d
+from ..teaching.planner import chain_to_text, plan_chain
+from ..teaching.practice import IMPOSSIBLE, KINDS, Question, question
+from ..teaching.trace import trace_conv2d, trace_conv_transpose2d
 from ..viz import CellRef
 from ..viz.concepts import chain_figure, grids_figure
 from ..viz.conv_animation import conv2d_figure, zero_insertion_figure

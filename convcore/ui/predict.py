@@ -3,7 +3,7 @@ the student types its value; a wrong guess shows the step's arithmetic with the 
 
 The lesson calls three functions: hidden_from() (the step from which the figure hides the outputs, or None when
 predict mode is off), figure() (the window figure with those cells hidden) and panel() (the guess box; True while
-the arithmetic must stay hidden). The checking is convcore.practice.predict's.
+the arithmetic must stay hidden). The checking is convcore.teaching.practice.predict's.
 """
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import html
 
 import streamlit as st
 
-from ..practice import Unreadable
-from ..practice.predict import check_prediction
-from ..trace.text import format_number
+from ..teaching.practice import Unreadable
+from ..teaching.practice.predict import check_prediction
+from ..teaching.trace.text import format_number
 from ..viz.conv_animation import window_figure
 from .url_state import flag, widget_key
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ..planner import CONV, Plan
-from ..trace.text import format_number
+from ..teaching.planner import CONV, Plan
+from ..teaching.trace.text import format_number
 from .animation import build_figure
 from .grids import Slot, cell_trace, label_traces, layout_board, outline_trace, value_texts
 from .palette import (ACTIVE, BLACK, BLUE, DIVERGING, EMPTY_FILL, FOCUS, FONT_FAMILY, GREEN, LABEL_FONT, ORANGE, PADDING_EDGE,

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ..trace.text import StepText, format_number
-from ..trace.window import CellKind, WindowTrace
+from ..teaching.trace.text import StepText, format_number
+from ..teaching.trace.window import CellKind, WindowTrace
 from . import palette as P
 from .animation import FRAME_CAP, build_figure, chrome_height, frames_fit
 from .grids import Board, Placed, Slot, cell_trace, label_traces, layout_board, outline_trace, polygon_trace, text_trace, value_texts

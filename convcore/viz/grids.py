@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..trace.text import format_number
+from ..teaching.trace.text import format_number
 from . import palette as P
 
 HEADER = P.TITLE_FONT + 8 + P.LABEL_FONT + 4  # title line + column numbers above a grid (default fonts)

@@ -20,7 +20,7 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
-from ..imaging import DIVERGING_COLORSCALE, display_copy, diverging_rgb, to_uint8
+from ..images.imaging import DIVERGING_COLORSCALE, display_copy, diverging_rgb, to_uint8
 
 __all__ = ["side_by_side", "difference_figure", "histogram_figure", "panels", "output_panels", "compose",
            "aspect_of", "png_data_uri", "jpeg_data_uri", "picture_data_uri", "CHANNEL_NAMES", "HOVER_MAX_SIDE", "HOVER_FIT_SIDE"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ..trace.transpose import TransposeTrace
-from ..trace.window import WindowTrace
+from ..teaching.trace.transpose import TransposeTrace
+from ..teaching.trace.window import WindowTrace
 from . import palette as P
 from .animation import build_figure
 from .grids import CellRef, Slot, cell_trace, label_traces, layout_board, text_trace

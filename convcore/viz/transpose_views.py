@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ..trace.text import format_number, matrix_text, scatter_text
-from ..trace.transpose import MatrixView, TransposeTrace
-from ..trace.window import CellKind
+from ..teaching.trace.text import format_number, matrix_text, scatter_text
+from ..teaching.trace.transpose import MatrixView, TransposeTrace
+from ..teaching.trace.window import CellKind
 from . import palette as P
 from .animation import FRAME_CAP, build_figure, chrome_height, frames_fit
 from .conv_animation import EQUATION_STRIP, MARGIN_EQ, MIN_ANIMATED_WIDTH, zero_insertion_figure

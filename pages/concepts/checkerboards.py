@@ -3,16 +3,17 @@ transposed convolution against resize-then-convolve (after Odena, Dumoulin and O
 import numpy as np
 import streamlit as st
 
-from convcore import imaging, ui
-from convcore.codegen import layer_expr
-from convcore.concepts import (
+from convcore.images import imaging
+from convcore import ui
+from convcore.teaching.codegen import layer_expr
+from convcore.teaching.concepts import (
     checkerboard_strength,
     interior_overlap,
     resize_then_convolve,
     upsample_transposed,
 )
-from convcore.kernels import bilinear_upsampling
-from convcore.trace import overlap_counts
+from convcore.images.kernels import bilinear_upsampling
+from convcore.teaching.trace import overlap_counts
 from convcore.ui.export import figure_downloads
 from convcore.ui.lab import SAMPLES, sample_path
 from convcore.viz.concepts import images_figure

@@ -3,9 +3,9 @@ multiply-add counts, and a depthwise-separable block against a full convolution.
 import streamlit as st
 
 from convcore import ui
-from convcore.codegen import layer_expr
-from convcore.concepts import common_divisors, conv_cost, separable_vs_full
-from convcore.trace import channel_map
+from convcore.teaching.codegen import layer_expr
+from convcore.teaching.concepts import common_divisors, conv_cost, separable_vs_full
+from convcore.teaching.trace import channel_map
 from convcore.viz.concepts import channel_figure, counts_figure
 
 P = "grp"

@@ -4,8 +4,8 @@ import numpy as np
 import streamlit as st
 
 from convcore import conv2d, conv_transpose2d, ui
-from convcore.concepts import conv2d_input_gradient, finite_difference_gradient
-from convcore.trace import conv2d_matrix, conv_transpose2d_matrix
+from convcore.teaching.concepts import conv2d_input_gradient, finite_difference_gradient
+from convcore.teaching.trace import conv2d_matrix, conv_transpose2d_matrix
 from convcore.ui.export import figure_downloads
 from convcore.ui.values import named_values
 from convcore.viz.concepts import grids_figure, matrix_figure

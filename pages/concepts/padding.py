@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from convcore import Conv2d, ui
-from convcore.concepts import PADDING_MODES, padding_views
+from convcore.teaching.concepts import PADDING_MODES, padding_views
 from convcore.params import normalise_padding
 from convcore.ui.export import figure_downloads
 from convcore.ui.values import named_values

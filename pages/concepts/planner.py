@@ -3,7 +3,7 @@ where the decoder misses the input size, the padding / output_padding that fixes
 import streamlit as st
 
 from convcore import ui
-from convcore.planner import (
+from convcore.teaching.planner import (
     CELL_FIELDS,
     CONV,
     TRANSPOSE,
@@ -15,7 +15,7 @@ from convcore.planner import (
     solve_chain,
     to_pytorch,
 )
-from convcore.chain import lab_text
+from convcore.teaching.chain import lab_text
 from convcore.shapes import transpose_output_range
 from convcore.viz.concepts import chain_figure
 

@@ -3,9 +3,9 @@ the reconstruction view for chains that return to the input's size, and the chai
 import numpy as np
 import streamlit as st
 
-from convcore import imaging
-from convcore.chain import PRESET_CHAINS, LayerStep, chain_text, conv_layers, flat_checkerboard, psnr, sequential_code
-from convcore.planner import chain_to_text
+from convcore.images import imaging
+from convcore.teaching.chain import PRESET_CHAINS, LayerStep, chain_text, conv_layers, flat_checkerboard, psnr, sequential_code
+from convcore.teaching.planner import chain_to_text
 from convcore.ui import chain as ui_chain
 from convcore.ui import lab
 from convcore.ui.url_state import choice, set_url_value, show_url_notes

@@ -2,9 +2,9 @@
 import numpy as np
 import streamlit as st
 
-from convcore import imaging
-from convcore.chain import single_layer_text
-from convcore.kernels import bilinear_padding, channel_weight
+from convcore.images import imaging
+from convcore.teaching.chain import single_layer_text
+from convcore.images.kernels import bilinear_padding, channel_weight
 from convcore.ui import code_panel, conv_params, lab, shape_panel
 from convcore.ui.url_state import choice, show_url_notes
 from convcore.viz import images as figures

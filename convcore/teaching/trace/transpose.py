@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..functional import conv_transpose2d, ordered_sum
-from ..padding import insert_zeros, pad2d
-from ..params import Pair, conv_transpose2d_call
-from ..shapes import output_padding_for
+from ...functional import conv_transpose2d, ordered_sum
+from ...padding import insert_zeros, pad2d
+from ...params import Pair, conv_transpose2d_call
+from ...shapes import output_padding_for
 from .maps import IndexMap, conv2d_matrix, conv_transpose2d_index_map
 from .window import CellKind, WindowTrace, _index, window_steps
 

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..functional import conv2d, conv_transpose2d
-from ..modules import Conv2d
-from ..padding import pad_source_index
-from ..params import (Pair, Pads, _non_negative, _pair, _positive, check_channels, check_output_padding, check_padding_mode,
+from ...functional import conv2d, conv_transpose2d
+from ...modules import Conv2d
+from ...padding import pad_source_index
+from ...params import (Pair, Pads, _non_negative, _pair, _positive, check_channels, check_output_padding, check_padding_mode,
                       normalise_padding)
-from ..shapes import conv2d_output_size, conv_transpose2d_output_size
+from ...shapes import conv2d_output_size, conv_transpose2d_output_size
 
 __all__ = [
     "AxisMap",

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .functional import conv2d, conv_transpose2d
-from .padding import pad2d, pad_source_index
-from .params import PADDING_MODES, Pads, Pair, _pair, _positive, check_channels, check_output_padding, normalise_padding
-from .shapes import conv2d_output_size, conv_transpose2d_output_size, output_padding_for
+from ..functional import conv2d, conv_transpose2d
+from ..padding import pad2d, pad_source_index
+from ..params import PADDING_MODES, Pads, Pair, _pair, _positive, check_channels, check_output_padding, normalise_padding
+from ..shapes import conv2d_output_size, conv_transpose2d_output_size, output_padding_for
 
 __all__ = [
     "Cost",

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .codegen import tensor_literal
-from .functional import conv2d, conv_transpose2d
-from .kernels import PRESETS, make_kernel
+from ..functional import conv2d, conv_transpose2d
+from ..images.kernels import PRESETS, make_kernel
 from .planner import (CONV, TRANSPOSE, Layer, cells_from_layer, layer, chain_from_text, chain_to_text, layer_code,
                       layer_from_cells, layer_output_shape)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .params import Pair
+from ..params import Pair
 
 LANES = 4  # ATen's BlasKernel sum: 4 independent partial sums
 

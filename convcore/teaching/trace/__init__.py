@@ -8,7 +8,7 @@
 - maps.py: index maps both ways, channel maps for groups, overlap counts, the conv as a matrix.
 - text.py: the arithmetic of a step as text.
 
-Import everything from here (convcore.trace); each module's __all__ is the package's.
+Import everything from here (convcore.teaching.trace); each module's __all__ is the package's.
 """
 from . import maps, text, transpose, window
 from .maps import *  # noqa: F403

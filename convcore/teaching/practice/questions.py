@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..codegen import layer_expr
-from ..padding import pad_source_index
-from ..params import normalise_padding
+from ...padding import pad_source_index
+from ...params import normalise_padding
 from ..planner import CONV, TRANSPOSE, Layer, layer, plan_chain
-from ..shapes import conv2d_output_size, conv_transpose2d_output_size
+from ...shapes import conv2d_output_size, conv_transpose2d_output_size
 from ..trace import arithmetic_lines, conv2d_index_map, conv_transpose2d_index_map, trace_conv2d, trace_conv_transpose2d
 from .answers import IMPOSSIBLE, Grade, Unreadable, grade_part
 

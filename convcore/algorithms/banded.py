@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import blas, parallel
-from .params import Pads, Pair
+from ..params import Pads, Pair
 
 __all__ = ["correlate_banded"]
 

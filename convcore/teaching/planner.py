@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .codegen import layer_expr
-from .params import (PADDING_STRINGS, Pair, _pair, check_channels, check_output_padding, conv2d_call,
+from ..params import (PADDING_STRINGS, Pair, _pair, check_channels, check_output_padding, conv2d_call,
                      conv_transpose2d_call, transposed_size)
-from .shapes import conv2d_output_size
+from ..shapes import conv2d_output_size
 
 __all__ = [
     "CONV",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .params import _pair
+from ..params import _pair
 
 __all__ = ["tensor_literal", "layer_expr", "conv_code", "sequential_code"]
 

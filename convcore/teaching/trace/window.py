@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..functional import _windows, conv2d
-from ..padding import pad2d, pad_source_index
-from ..params import Pair, Pads, check_padding_mode, conv2d_call
+from ...functional import _windows, conv2d
+from ...padding import pad2d, pad_source_index
+from ...params import Pair, Pads, check_padding_mode, conv2d_call
 from .maps import IndexMap, conv2d_map_from_pads
 
 __all__ = ["CellKind", "WindowTrace", "trace_conv2d", "window_steps"]

@@ -36,7 +36,7 @@ import numpy as np
 
 from . import blas, parallel
 from .gather import gather, parents, unaliased
-from .params import Pads, Pair
+from ..params import Pads, Pair
 
 __all__ = ["correlate_phases", "transpose_phases"]
 
