@@ -15,14 +15,15 @@ output phases, and the heavy work is BLAS GEMM, strided numpy arithmetic or FFT,
   scatter-add, chunks shared by threads.
 - "scatter" (transposed op, small calls): the products per tap, summed over channels, then a scatter-add per tap.
   Teaching sizes (up to ORDERED_MAX_MACS) sum in a fixed order in numpy instead of a GEMM: channel by channel,
-  then tap by tap in the order the input's elements stamp (ordered_sum); the three views of convcore.teaching.trace.transpose
-  sum in that same order, so they equal this function bit for bit.
+  then tap by tap in the order the input's elements stamp (ordered_sum); the three views of
+  convcore.teaching.trace.transpose sum in that same order, so they equal this function bit for bit.
 
-Large calls run on a small thread pool (convcore.algorithms.parallel) with BLAS's own threads off; small calls never touch it.
+Large calls run on a small thread pool (convcore.algorithms.parallel) with BLAS's own threads off; small calls never
+touch it.
 
 These paths are for float32, float64 and complex. Integer and float16 inputs (the dtypes torch also convolves on CPU:
-conv2d int8/int16/int32/int64/uint8, conv_transpose2d int64, both float16) go through convcore.algorithms.integer_half, which
-reproduces torch's arithmetic bit for bit (wrap-around, half rounding).
+conv2d int8/int16/int32/int64/uint8, conv_transpose2d int64, both float16) go through convcore.algorithms.integer_half,
+which reproduces torch's arithmetic bit for bit (wrap-around, half rounding).
 """
 from __future__ import annotations
 
