@@ -282,9 +282,8 @@ def test_gallery_keys_step_the_figures_own_slider_and_space_plays(page, app_url,
             raise AssertionError(f"after {key}: {labels()}, wanted {want!r} in figure {mine}") from None
     if not present:
         assert labels()[0].startswith("step 0 ")  # the other figure did not move
-    # Space pressed at once after Home lost the race with the slider's own command now and then (1 CI run in 4 on a
-    # loaded machine: Play never started); a student presses it a moment later. The race is noted on issue 12.
-    page.wait_for_timeout(500)
+    # Space at once after Home (the label moves before the slider's own command has run): Play waits for the step
+    # to be shown, then starts (a Play pressed earlier was cut off by the step's command)
     page.keyboard.press(" ")
     page.wait_for_function(f"() => !({GALLERY_LABELS})()[{mine}].startsWith('step 0 ')", timeout=20_000)
     page.keyboard.press(" ")

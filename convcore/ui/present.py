@@ -187,11 +187,38 @@ _KEYBOARD = """<div data-cs-keyboard="%s" hidden></div><script>
     const at = {bubbles: true, cancelable: true, view: window, clientX: tick.x + tick.width / 2,
                 clientY: rail.getBoundingClientRect().y + rail.getBoundingClientRect().height / 2};
     if (gd.__csPlaying) press(button(gd, 'Pause'));
+    const target = Math.max(0, Math.min(end, k));
+    if (target !== now) stepping(gd, opts.steps[target].args[0][0]);
     rail.dispatchEvent(new MouseEvent('mousedown', at));
     gd.dispatchEvent(new MouseEvent('mouseup', at));
     gd.__csPlaying = false;
     return true;
   };
+  // A slider press runs its command (an immediate animate to the step's frame) on a later animation frame; a Play
+  // pressed before that frame is shown and its animation has ended would be cut off by it. gd.__csStep is the
+  // pending step: it settles on the plotly_animated that follows the step's own frame (or when a newer step
+  // replaces it); a backstop lets the keys go on should the figure be redrawn before its command ran.
+  const stepping = (gd, frame) => {
+    const pending = new Promise((resolve) => {
+      let shown = false;
+      const onFrame = (e) => { if (e && String(e.name) === String(frame)) shown = true; };
+      const finish = () => {
+        gd.removeListener('plotly_animatingframe', onFrame);
+        gd.removeListener('plotly_animated', onEnd);
+        clearTimeout(backstop);
+        if (gd.__csStep === pending) gd.__csStep = null;
+        resolve();
+      };
+      const onEnd = () => { if (shown || gd.__csStep !== pending) finish(); };
+      const backstop = setTimeout(finish, 5000);
+      gd.on('plotly_animatingframe', onFrame);
+      gd.on('plotly_animated', onEnd);
+    });
+    gd.__csStep = pending;
+  };
+  // Waits for every pending step (steps pressed while waiting too), then acts: in a promise callback, so after
+  // Plotly's animation loop has finished the step (plotly_animated is emitted before the loop stops).
+  const settled = (gd) => gd.__csStep ? gd.__csStep.then(() => settled(gd)) : Promise.resolve();
   document.addEventListener('keydown', (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
     const marker = document.querySelector('[data-cs-keyboard]');
@@ -204,11 +231,12 @@ _KEYBOARD = """<div data-cs-keyboard="%s" hidden></div><script>
     const gd = target();
     if (gd) {
       event.preventDefault();
-      const label = gd.__csPlaying ? 'Pause' : 'Play';
-      gd.__csPlaying = !gd.__csPlaying;
-      // two frames later: a slider step just pressed runs its command on the next animation frame, and would
-      // otherwise stop this Play at once
-      requestAnimationFrame(() => requestAnimationFrame(() => press(button(gd, label))));
+      // in key order, each once the steps pressed before it have been shown (see stepping)
+      gd.__csKeys = (gd.__csKeys || Promise.resolve()).then(() => settled(gd)).then(() => {
+        const label = gd.__csPlaying ? 'Pause' : 'Play';
+        gd.__csPlaying = !gd.__csPlaying;  // now: a second space before Plotly's first frame event pauses
+        press(button(gd, label));
+      });
       return;
     }
     const toggle = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stCheckbox"]')]
