@@ -304,3 +304,11 @@ def test_past_the_frame_cap_the_page_steps_and_plays_on_the_server(app_test):
     at.run()
     assert figure_step(at) == played
     check_arithmetic(at, replace(DEFAULT, height=12, width=12, stride=(4, 4), kernel_size=(7, 7)))
+
+
+def test_overlap_tab_offers_png_and_svg_of_both_figures(app_test):
+    at = app_test(PAGE, {"ct_view": "Overlap and checkerboards"})
+    no_exception(at)
+    keys = {b.key for b in at.get("download_button")}
+    assert {"ct_overlap_export_png", "ct_overlap_export_svg", "ct_constant_export_png",
+            "ct_constant_export_svg"} <= keys, keys

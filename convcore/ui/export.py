@@ -151,9 +151,10 @@ def view_downloads(prefix: str, view: str, cfg: ConvConfig, x, w, b, out_channel
             animation_downloads(key, name, config, lambda: export.lesson_figure(view, trace, 0), step, n_steps)
 
 
-def figure_downloads(fig, key: str, name: str) -> None:
-    """PNG and SVG of a still concept figure (a convcore.viz board figure), built when clicked."""
-    png, svg, _ = st.columns([1, 1, 4], vertical_alignment="bottom")
+def figure_downloads(fig, key: str, name: str, columns=(1, 1, 4)) -> None:
+    """PNG and SVG of a still figure, built when clicked (`columns`: the widths of the PNG, the SVG and the space
+    after them: narrower layouts give the buttons more of the row)."""
+    png, svg, _ = st.columns(list(columns), vertical_alignment="bottom")
     with png:
         _still_button("png", key, name, lambda: fig, None)
     with svg:

@@ -27,7 +27,7 @@ from ..viz.concepts import grids_figure
 from ..viz.conv_animation import conv2d_figure, zero_insertion_figure
 from ..viz.transpose_views import matrix_figure, scatter_figure
 from .config import ConvConfig
-from .export import view_downloads
+from .export import figure_downloads, view_downloads
 from .formulas import shape_rows
 from .lesson_chart import at_step, chart, clickable_frames, sent_once
 from .lesson_text import (VIEW_NOTES, axis_numbers, demo_output_padding, extra_cells_text, in_label, out_label,
@@ -442,11 +442,14 @@ def overlap_panel(cfg: ConvConfig, x, w, out_channel: int) -> None:
     flat = forward(replace(cfg, bias=False), np.ones(cfg.input_shape, dtype=x.dtype), w, None)[0, out_channel]
     half = FIGURE_SIZE["max_width"] // 2 - 10
     left, right = st.columns(2)
+    name = f"k{cfg.kernel_size[0]}x{cfg.kernel_size[1]}-s{cfg.stride[0]}x{cfg.stride[1]}"
     with left:
-        chart(overlap_figure(counts, max_width=half, max_height=400), "ct_overlap_chart",
-              alt="kernel taps per output cell")
+        figure = overlap_figure(counts, max_width=half, max_height=400)
+        chart(figure, "ct_overlap_chart", alt="kernel taps per output cell")
+        figure_downloads(figure, "ct_overlap_export", f"overlap-{name}", columns=(1, 1, 1))
     with right:
-        chart(grids_figure({"constant": flat}, titles={"constant": f"output {out_channel} for an all-ones input"},
-                           max_width=half, max_height=366, hover_name="out"), "ct_constant_chart",
-              alt="the layer's output for an all-ones input")
+        figure = grids_figure({"constant": flat}, titles={"constant": f"output {out_channel} for an all-ones input"},
+                              max_width=half, max_height=366, hover_name="out")
+        chart(figure, "ct_constant_chart", alt="the layer's output for an all-ones input")
+        figure_downloads(figure, "ct_constant_export", f"all-ones-output-{name}", columns=(1, 1, 1))
     st.markdown(overlap_story(counts, cfg.stride, cfg.kernel_size, cfg.dilation))
