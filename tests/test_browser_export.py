@@ -66,3 +66,16 @@ def test_a_lesson_svg_downloads_and_parses(page, app_url):
     texts = [t.text for t in ET.fromstring(data).iter("{http://www.w3.org/2000/svg}text")]
     assert {"input", "padded input", "kernel", "output"} <= set(texts)
     no_exception(page)
+
+
+def test_a_checkerboard_picture_downloads_as_png_from_the_page(page, app_url):
+    """A figure on Plotly axes (the upsampled images): its PNG is built on click and holds the page's sample."""
+    open_app_page(page, app_url, "checkerboards", {"chk_side": "16"})
+    page.wait_for_selector(CHART, timeout=60_000)
+    button = page.get_by_role("button", name="PNG").nth(1)  # the overlap map's first, the images' second
+    name, data = download(page, button)
+    assert name == "upsampled-k3-s2.png"
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "PNG" and image.size[0] == 2 * 900  # STILL_SCALE x the export width
+    assert len(image.convert("L").getcolors(1 << 16)) > 16  # the photo's greys, not an empty frame
+    no_exception(page)

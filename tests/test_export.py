@@ -15,7 +15,7 @@ from convcore.export import Board
 from convcore.teaching.trace import format_number, overlap_counts, trace_conv2d, trace_conv_transpose2d
 from convcore.viz import overlap_figure
 from convcore.viz import palette as P
-from convcore.viz.concepts import channel_figure, grids_figure
+from convcore.viz.concepts import grids_figure
 
 ACTIVE = tuple(int(P.ACTIVE[i : i + 2], 16) for i in (1, 3, 5))
 SVG = "{http://www.w3.org/2000/svg}"
@@ -202,7 +202,7 @@ def test_transposed_svgs_label_their_grids_and_output_padding():
     assert {"x", "y = Cᵀ x + bias"} <= set(svg_texts(export.still_svg(export.lesson_figure("matrix", tt, 2))))
 
 
-def test_still_concept_figures_export_and_other_figures_are_refused():
+def test_still_concept_figures_export_and_unknown_figures_are_refused():
     counts = overlap_counts((3, 3), (3, 3), (2, 2), (1, 1), (1, 1), (1, 1))
     fig = overlap_figure(counts)
     texts = svg_texts(export.still_svg(fig))
@@ -210,8 +210,8 @@ def test_still_concept_figures_export_and_other_figures_are_refused():
     grids = grids_figure({"a": np.arange(4.0).reshape(2, 2), "b": -np.arange(4.0).reshape(2, 2)})
     assert Image.open(io.BytesIO(export.still_png(grids))).size == (2 * grids.layout.width, 2 * grids.layout.height)
     assert len(gif_frames(export.animation_gif(grids))) == 1
-    with pytest.raises(ValueError, match="grid figures"):
-        export.still_png(channel_figure(np.ones((2, 2), bool), 1))
+    with pytest.raises(ValueError, match="cannot export a figure with a pie trace"):  # axes figures: test_export_axes
+        export.still_png({"data": [{"type": "pie", "values": [1, 2]}], "layout": {}})
 
 
 def test_a_step_outside_the_animation_is_refused_with_the_range():

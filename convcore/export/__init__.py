@@ -5,8 +5,10 @@ streamlit): an animated GIF or an MP4 of every step, the current step as PNG or 
     gif = animation_gif(fig, fps=2); mp4 = animation_mp4(fig, fps=2, progress=print)
     png = still_png(fig, step); svg = still_svg(fig, step)
 
-Any figure of convcore.viz made on a pixel board (the lesson views, the padding, grids, overlap and matrix-view
-figures) exports; see scene.py for how the figure is read, raster.py / svg.py / encode.py for the formats.
+Any figure of convcore.viz exports: those made on a pixel board (the lesson views, the padding, grids, overlap and
+matrix-view figures) as animations and stills (scene.py reads them), those drawn on Plotly axes (the planner's chain,
+the groups figures, the matrix heatmaps, the checkerboard images) as stills (axes.py); raster.py / svg.py /
+encode.py write the formats.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import plotly.graph_objects as go
 from ..viz.conv_animation import window_figure
 from ..viz.transpose_views import matrix_figure, scatter_figure
 from . import raster
+from .axes import axes_scene
 from .encode import FPS_CHOICES, gif_bytes, mp4_bytes, png_bytes
 from .scene import Board, is_board
 from .svg import to_svg
@@ -85,14 +88,22 @@ def animation_mp4(fig, fps: int = 2, *, scale: float | None = None, progress=Non
 
 def still_png(fig, step: int | None = None, *, scale: float = STILL_SCALE) -> bytes:
     """One step (default: the one the figure opens at) as a PNG."""
-    board = Board(fig)
-    return png_bytes(raster.render(board.scene(_step(board, step)), scale))
+    return png_bytes(raster.render(_still(fig, step), scale))
 
 
 def still_svg(fig, step: int | None = None, title: str = "") -> str:
     """One step (default: the one the figure opens at) as an SVG document."""
-    board = Board(fig)
-    return to_svg(board.scene(_step(board, step)), title)
+    return to_svg(_still(fig, step), title)
+
+
+def _still(fig, step: int | None):
+    """The figure's picture at `step`: a board's step, or a figure on axes as it is (it has no steps)."""
+    if is_board(fig):
+        board = Board(fig)
+        return board.scene(_step(board, step))
+    if step is not None:
+        raise ValueError(f"this figure has no steps (asked for step {step})")
+    return axes_scene(fig)
 
 
 def _step(board: Board, step: int | None) -> int | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .scene import Arrow, Board, Box, Label, Line, Scene
+from .scene import Arrow, Board, Box, Label, Line, Picture, Scene
 
 __all__ = ["render", "frames", "font"]
 
@@ -46,8 +46,32 @@ def render(scene: Scene, scale: float = 1.0, base: Image.Image | None = None) ->
     image = base.copy() if base is not None else Image.new("RGB", size, WHITE)
     draw = ImageDraw.Draw(image, "RGBA")  # RGBA: translucent fills (the mask over uncomputed cells) blend
     for item in scene.items:
-        _DRAW[type(item)](draw, item, scale)
+        if isinstance(item, Picture):
+            _picture(image, item, scale)
+        elif isinstance(item, Label) and item.angle:
+            _turned_label(image, item, scale)
+        else:
+            _DRAW[type(item)](draw, item, scale)
     return image
+
+
+def _picture(image: Image.Image, p: Picture, s: float) -> None:
+    """The pixels scaled to their box by nearest neighbour: every source pixel a sharp block, as the chart draws."""
+    x0, y0, x1, y1 = (round(v * s) for v in (p.x0, p.y0, p.x1, p.y1))
+    if x1 > x0 and y1 > y0:
+        image.paste(Image.fromarray(p.pixels, "RGB").resize((x1 - x0, y1 - y0), Image.Resampling.NEAREST), (x0, y0))
+
+
+def _turned_label(image: Image.Image, label: Label, s: float) -> None:
+    """Rotated text: drawn on a transparent square centred on the anchor, turned about that centre, pasted."""
+    f = font(max(1, round(label.size * s)), label.bold)
+    text = label.text if has_dejavu(f) else label.text.translate(_PLAIN)
+    half = int(f.getlength(text) + f.size) + 2
+    sheet = Image.new("RGBA", (2 * half, 2 * half), (0, 0, 0, 0))
+    anchor = {"left": "lm", "middle": "mm", "right": "rm"}[label.h]
+    ImageDraw.Draw(sheet).text((half, half), text, font=f, fill=_rgba(label.colour), anchor=anchor)
+    sheet = sheet.rotate(-label.angle, resample=Image.Resampling.BICUBIC, center=(half, half))
+    image.paste(sheet, (round(label.x * s) - half, round(label.y * s) - half), sheet)
 
 
 def frames(board: Board, scale: float = 1.0, steps=None) -> Iterator[Image.Image]:

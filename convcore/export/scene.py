@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import ImageColor
 
-__all__ = ["Box", "Line", "Label", "Arrow", "Scene", "Board", "board_of", "is_board"]
+__all__ = ["Box", "Line", "Label", "Arrow", "Picture", "Scene", "Board", "board_of", "is_board"]
 
 RGBA = tuple[int, int, int, float]
 
@@ -57,6 +57,7 @@ class Label:
     colour: RGBA
     h: str = "middle"
     bold: bool = False
+    angle: float = 0.0  # degrees clockwise about (x, y), as Plotly's tickangle and SVG's rotate()
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,17 @@ class Arrow:
     y1: float
     colour: RGBA
     width: float
+
+
+@dataclass(frozen=True)
+class Picture:
+    """An RGB pixel array (uint8, rows x columns x 3) stretched over the box (x0, y0)-(x1, y1), pixels kept sharp."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    pixels: np.ndarray = field(compare=False)
 
 
 @dataclass

@@ -5,12 +5,16 @@ drawing library would add a dependency and nothing this needs. Text stays text (
 """
 from __future__ import annotations
 
+import base64
+import io
 import math
 from xml.sax.saxutils import escape, quoteattr
 
+from PIL import Image
+
 from ..viz import palette as P
 from .raster import _DASHES
-from .scene import Arrow, Box, Label, Line, Scene
+from .scene import Arrow, Box, Label, Line, Picture, Scene
 
 __all__ = ["to_svg"]
 
@@ -52,8 +56,19 @@ _ANCHOR = {"left": "start", "middle": "middle", "right": "end"}
 
 def _label(label: Label) -> str:
     weight = ' font-weight="bold"' if label.bold else ""
+    if label.angle:
+        weight += f' transform="rotate({_n(label.angle)} {_n(label.x)} {_n(label.y)})"'
     return (f'<text x="{_n(label.x)}" y="{_n(label.y)}" font-size="{_n(label.size)}" text-anchor="{_ANCHOR[label.h]}"'
             f' dominant-baseline="central"{weight}{_paint(label.colour, "fill")}>{escape(label.text)}</text>')
+
+
+def _picture(p: Picture) -> str:
+    """The pixels as an embedded PNG, stretched with sharp edges (a vector file keeps images as images)."""
+    data = io.BytesIO()
+    Image.fromarray(p.pixels, "RGB").save(data, format="PNG", optimize=True)
+    href = "data:image/png;base64," + base64.b64encode(data.getvalue()).decode("ascii")
+    return (f'<image x="{_n(p.x0)}" y="{_n(p.y0)}" width="{_n(p.x1 - p.x0)}" height="{_n(p.y1 - p.y0)}" '
+            f'preserveAspectRatio="none" style="image-rendering:pixelated" href="{href}"/>')
 
 
 def _arrow(a: Arrow) -> str:
@@ -68,7 +83,7 @@ def _arrow(a: Arrow) -> str:
             f'{_paint(a.colour, "fill")}/>')
 
 
-_WRITE = {Box: _box, Line: _line, Label: _label, Arrow: _arrow}
+_WRITE = {Box: _box, Line: _line, Label: _label, Arrow: _arrow, Picture: _picture}
 
 
 def to_svg(scene: Scene, title: str = "") -> str:

@@ -113,8 +113,9 @@ panels = {
 }
 scales = {next(iter(panels)): s}
 aspect = image.shape[0] / image.shape[1]
-st.plotly_chart(images_figure(panels, scales, height=int(40 + 220 * aspect)), key=f"{P}_images",
-                config={"displayModeBar": False})
+figure = images_figure(panels, scales, height=int(40 + 220 * aspect))
+st.plotly_chart(figure, key=f"{P}_images", config={"displayModeBar": False})
+figure_downloads(figure, f"{P}_images_export", f"upsampled-k{k}-s{s}")
 st.caption(
     f"Same kernel in all three (scaled so that a flat image keeps its brightness: weights sum to s² = {s * s} for "
     "the transposed convolution, which spreads each pixel over s x s outputs, and to 1 after a resize). Zoom into "

@@ -6,6 +6,7 @@ from convcore import ui
 from convcore.teaching.codegen import layer_expr
 from convcore.teaching.concepts import common_divisors, conv_cost, separable_vs_full
 from convcore.teaching.trace import channel_map
+from convcore.ui.export import figure_downloads
 from convcore.viz.concepts import channel_figure, counts_figure
 
 P = "grp"
@@ -40,8 +41,9 @@ focus = ui.choice(P, "focus", "highlight an output channel", options_out, "all",
 highlight = None if focus == "all" else int(focus)
 ui.show_url_notes()
 
-st.plotly_chart(channel_figure(cmap, groups, transposed, highlight), key=f"{P}_channels",
-                config={"displayModeBar": False})
+figure = channel_figure(cmap, groups, transposed, highlight)
+st.plotly_chart(figure, key=f"{P}_channels", config={"displayModeBar": False})
+figure_downloads(figure, f"{P}_channels_export", f"groups-{op}-{cin}-{cout}-g{groups}")
 out_per, in_per = cout // groups, cin // groups
 if highlight is None:
     g_text = "; ".join(f"group {g}: inputs {g * in_per}..{(g + 1) * in_per - 1} -> outputs {g * out_per}..{(g + 1) * out_per - 1}"
@@ -125,10 +127,11 @@ with left:
         f"{1 / (1 / cout + 1 / (k * k)):.2f}."
     )
 with right:
-    st.plotly_chart(counts_figure(["full", "depthwise", "pointwise", "separable"],
-                                  [cmp.full.params, cmp.depthwise.params, cmp.pointwise.params, cmp.separable_params],
-                                  [cmp.full.macs, cmp.depthwise.macs, cmp.pointwise.macs, cmp.separable_macs]),
-                    key=f"{P}_bars", config={"displayModeBar": False})
+    figure = counts_figure(["full", "depthwise", "pointwise", "separable"],
+                           [cmp.full.params, cmp.depthwise.params, cmp.pointwise.params, cmp.separable_params],
+                           [cmp.full.macs, cmp.depthwise.macs, cmp.pointwise.macs, cmp.separable_macs])
+    st.plotly_chart(figure, key=f"{P}_bars", config={"displayModeBar": False})
+    figure_downloads(figure, f"{P}_bars_export", f"separable-vs-full-{cin}-{cout}-k{k}", columns=(1, 1, 2))
 with st.expander("PyTorch code for both", icon=":material/code:"):
     depthwise = layer_expr("conv2d", cin, mid, k, stride, padding, 1, cin)
     pointwise = layer_expr("conv2d", mid, cout, 1)

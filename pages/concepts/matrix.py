@@ -45,14 +45,15 @@ row = out_row * wo + out_col
 st.subheader("conv2d as a matrix C")
 left, right = st.columns([1.6, 1])
 with left:
-    st.plotly_chart(matrix_figure(C, (ho, wo), (h, w), row_symbol="y", col_symbol="x",
-                                  title=f"C: {ho * wo} output pixels x {h * w} input pixels", highlight_row=row),
-                    key=f"{P}_C", config={"displayModeBar": False})
+    figure = matrix_figure(C, (ho, wo), (h, w), row_symbol="y", col_symbol="x",
+                           title=f"C: {ho * wo} output pixels x {h * w} input pixels", highlight_row=row)
+    st.plotly_chart(figure, key=f"{P}_C", config={"displayModeBar": False})
+    figure_downloads(figure, f"{P}_C_export", "conv2d-matrix", columns=(1, 1, 3))
 with right:
     figure = grids_figure({"row": C[row].reshape(h, w)}, titles={"row": f"row {row} of C as an {h}x{w} grid"},
                           max_width=420, max_height=360)
     st.plotly_chart(figure, key=f"{P}_row", width="content", config={"displayModeBar": False})
-    figure_downloads(figure, f"{P}_row_export", f"matrix-row-{row}")
+    figure_downloads(figure, f"{P}_row_export", f"matrix-row-{row}", columns=(1, 1, 1))
     st.caption(
         f"Row {row} of C computes y[{out_row},{out_col}]: it holds the kernel placed where that output's window "
         "sits on the input (padding cells fall outside and are dropped, dilation leaves gaps). Every row is the "
@@ -66,9 +67,10 @@ grad_x, out_pad = conv2d_input_gradient(np.ones_like(y), weight, (h, w), stride,
 T = conv_transpose2d_matrix((1, ho, wo), weight, stride, padding, out_pad, 1, dilation)
 left, right = st.columns([1, 1.2])
 with left:
-    st.plotly_chart(matrix_figure(T, (h, w), (ho, wo), row_symbol="x", col_symbol="y",
-                                  title=f"matrix of conv_transpose2d: {h * w} x {ho * wo}", highlight_col=row),
-                    key=f"{P}_T", config={"displayModeBar": False})
+    figure = matrix_figure(T, (h, w), (ho, wo), row_symbol="x", col_symbol="y",
+                           title=f"matrix of conv_transpose2d: {h * w} x {ho * wo}", highlight_col=row)
+    st.plotly_chart(figure, key=f"{P}_T", config={"displayModeBar": False})
+    figure_downloads(figure, f"{P}_T_export", "conv_transpose2d-matrix", columns=(1, 1, 2))
 with right:
     same = float(np.max(np.abs(T - C.T)))
     st.markdown(

@@ -17,6 +17,7 @@ from convcore.teaching.planner import (
 )
 from convcore.teaching.chain import lab_text
 from convcore.shapes import transpose_output_range
+from convcore.ui.export import figure_downloads
 from convcore.viz.concepts import chain_figure
 
 P = "plan"
@@ -128,7 +129,9 @@ if not layers:
     st.stop()
 
 plan = plan_chain((c, h, w), layers)
-st.plotly_chart(chain_figure(plan), key=f"{P}_chart", config={"displayModeBar": False})
+figure = chain_figure(plan)
+st.plotly_chart(figure, key=f"{P}_chart", config={"displayModeBar": False})
+figure_downloads(figure, f"{P}_chart_export", "shape-plan")
 st.page_link("pages/lab/chain.py", label="Run on an image (the layer-chain lab)", icon=":material/image:",
              query_params={"chain_steps": lab_text(layers, st.query_params.get(f"{P}_chain")),
                            "chain_chan": "grayscale" if c == 1 else "RGB"})
