@@ -1,7 +1,8 @@
 """Scenes as SVG text: squares, paths and text elements, so the picture stays sharp in a paper at any size.
 
-Hand-built with the standard library: a scene is only rectangles, paths and text, which SVG says directly; a
-drawing library would add a dependency and nothing this needs. Text stays text (searchable, editable).
+Hand-built with the standard library: a scene is only rectangles, paths, text and pictures, which SVG says
+directly; a drawing library would add a dependency and nothing this needs. Text stays text (searchable, editable);
+a picture (an image on the checkerboard page) stays pixels, embedded as a PNG and drawn without smoothing.
 """
 from __future__ import annotations
 
