@@ -4,6 +4,7 @@
                                                       # filters take seconds a call)
     python benchmarks/bench_engine.py --cases cnn3x3 transposed --repeat 21
     python benchmarks/bench_engine.py --cases cnn_s2 --bias    # with a bias, as Conv2d modules have by default
+    python benchmarks/bench_engine.py --cases cnn_s2 --cpu     # the work ratio, one thread each (busy machine)
 
 Each function is timed in its own block of calls (libraries' thread pools spin-wait after a call and slow each other
 when calls alternate), blocks alternate over --rounds (so a burst of load on the shared machine hits all of them),
@@ -11,7 +12,9 @@ and the table shows medians of all calls. Ratios are paired: the median over rou
 the other's block median), so load that comes and goes between rounds cancels out. ratio = convcore / torch in the
 same run. Peak extra memory of the 4K case is measured separately with tracemalloc (numpy reports its buffers to it;
 the engine's per-thread scratch, a few MB reused from call to call, is already allocated by then).
-The machine is shared: rerun a case before concluding anything from one run.
+The machine is shared: rerun a case before concluding anything from one run. The load average is printed at the
+start and end of each run; on a busy machine torch's two threads wait for each other and its wall time suffers more
+than convcore's, so wall-clock ratios then flatter convcore. --cpu measures the work instead (run_case_cpu).
 """
 from __future__ import annotations
 
@@ -126,7 +129,8 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))) / np.max(np.abs(b)))
 
 
-def run_case(case: Case, rounds: int, repeat: int | None, budget: float, bias: bool = False) -> dict:
+def case_calls(case: Case, bias: bool):
+    """The case's seeded arrays and its two calls: (x, w, b, convcore's, torch's)."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal(case.x_shape, dtype=np.float32)
     w = rng.standard_normal(case.w_shape, dtype=np.float32)
@@ -139,6 +143,11 @@ def run_case(case: Case, rounds: int, repeat: int | None, budget: float, bias: b
     else:
         ours = lambda: convcore.conv_transpose2d(x, w, b, **case.kwargs)  # noqa: E731
         theirs = lambda: torch.nn.functional.conv_transpose2d(tx, tw, tb, **case.kwargs)  # noqa: E731
+    return x, w, b, ours, theirs
+
+
+def run_case(case: Case, rounds: int, repeat: int | None, budget: float, bias: bool = False) -> dict:
+    x, w, b, ours, theirs = case_calls(case, bias)
     sp = scipy_fn(case, x, w)
     if sp is not None and b is not None:  # scipy has no bias argument: added after, as a user would
         sp = (lambda plain: lambda: plain() + b[:, None, None])(sp)
@@ -176,6 +185,50 @@ def run_case(case: Case, rounds: int, repeat: int | None, budget: float, bias: b
     if case.memory:
         result["peak_extra"] = peak_extra_bytes(ours) / x.nbytes
     return result
+
+
+def run_case_cpu(case: Case, calls: int, bias: bool = False) -> dict:
+    """The work ratio: convcore and torch each on one thread (convcore's workers and BLAS's threads, torch's
+    intra-op threads), CPU time of that thread per call, calls alternating one by one. Other processes' load moves it
+    far less than wall-clock time (a descheduled thread's wait is not counted), so changes to the work around the
+    GEMMs show on a busy machine too. It says nothing about how two threads share a call, and torch may take
+    another path on one thread (groups=4: its one-thread call costs more than twice its two-thread wall time)."""
+    _, _, _, ours, theirs = case_calls(case, bias)
+    saved = parallel.WORKERS, torch.get_num_threads()
+    parallel.WORKERS = 1
+    torch.set_num_threads(1)
+    times = {"convcore": [], "torch": []}
+    try:
+        with blas.single_threaded(), torch.no_grad():
+            ours(), theirs()  # plans, caches
+            for _ in range(calls):
+                for name, fn in (("convcore", ours), ("torch", theirs)):
+                    t0 = time.thread_time()
+                    fn()
+                    times[name].append(time.thread_time() - t0)
+    finally:
+        parallel.WORKERS = saved[0]
+        torch.set_num_threads(saved[1])
+    pairs = np.array(times["convcore"]) / np.array(times["torch"])
+    return {"case": case, "convcore": float(np.median(times["convcore"])), "torch": float(np.median(times["torch"])),
+            "ratio": float(np.median(pairs)), "low": float(np.quantile(pairs, 0.25)), "high": float(np.quantile(pairs, 0.75)),
+            "calls": calls}
+
+
+def print_cpu_table(results: list[dict]) -> None:
+    head = f"{'case':34s} {'convcore CPU':>12s} {'torch CPU':>11s} {'ratio':>6s} {'quartiles':>13s}"
+    print(head)
+    print("-" * len(head))
+    for r in results:
+        print(f"{r['case'].label:34s} {fmt_time(r['convcore'], r['case'].micro):>12s} {fmt_time(r['torch'], r['case'].micro):>11s} "
+              f"{r['ratio']:6.3f} {r['low']:6.3f}-{r['high']:5.3f}")
+    print(f"\none thread each, CPU time per call, median of {results[0]['calls'] if results else 0} alternating calls; "
+          "ratio = median of the per-pair ratios")
+
+
+def load() -> str:
+    """The 1-, 5- and 15-minute load averages (2 CPUs: above 2, others are running too)."""
+    return "load average " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def algorithm_of(case: Case, x: np.ndarray, w: np.ndarray) -> str:
@@ -258,17 +311,27 @@ def main(argv=None) -> None:
     parser.add_argument("--repeat", type=int, help="calls per block (default: as many as fit the time budget, 3 at least)")
     parser.add_argument("--budget", type=float, default=0.4, help="seconds per block when --repeat is not given")
     parser.add_argument("--bias", action="store_true", help="pass a bias (per output channel) to convcore and torch")
+    parser.add_argument("--cpu", action="store_true", help="the work ratio instead: one thread each, CPU time per "
+                        "call (run_case_cpu; --repeat calls each, 30 by default), robust to other processes' load")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     print(environment(), flush=True)
+    print(f"start: {load()}", flush=True)
     results = []
     for case in CASES:
         if args.cases and case.name not in args.cases:
             continue
         print(f"running {case.name} ...", flush=True)
-        results.append(run_case(case, args.rounds, args.repeat, args.budget, args.bias))
+        if args.cpu:
+            results.append(run_case_cpu(case, args.repeat or 30, args.bias))
+        else:
+            results.append(run_case(case, args.rounds, args.repeat, args.budget, args.bias))
+    print(f"end: {load()}")
     print()
-    print_table(results)
+    if args.cpu:
+        print_cpu_table(results)
+    else:
+        print_table(results)
 
 
 if __name__ == "__main__":
