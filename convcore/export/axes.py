@@ -22,6 +22,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..viz import palette as P
+from ..viz.animation import spec_of
 from .scene import Label, Line, Picture, Scene, _label_lines, _legend_items, _marker_items, colour
 
 __all__ = ["axes_scene", "DEFAULT_WIDTH"]
@@ -76,8 +77,7 @@ class _Axis:
 
 class _Figure:
     def __init__(self, fig, width: int | None):
-        # the figure's own dicts (to_dict would encode arrays as base64 and merge in the template)
-        d = {"data": fig._data, "layout": fig._layout, "frames": fig.frames} if hasattr(fig, "_data") else dict(fig)
+        d = spec_of(fig)  # the figure's own dicts (to_dict would encode arrays as base64 and merge in the template)
         self.traces = [t for t in d.get("data", ()) if t.get("visible", True) is not False]
         self.layout = layout = d.get("layout", {})
         for t in self.traces:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import ImageColor
 
+from ..viz.animation import spec_of
+
 __all__ = ["Box", "Line", "Label", "Arrow", "Picture", "Scene", "Board", "board_of", "is_board"]
 
 RGBA = tuple[int, int, int, float]
@@ -131,12 +133,8 @@ def _per_point(value, n: int) -> list:
 
 def is_board(fig) -> bool:
     """Whether a figure is a pixel board from convcore.viz (made by viz.animation.build_figure)."""
-    meta = _layout(fig).get("meta")
+    meta = spec_of(fig)["layout"].get("meta")
     return isinstance(meta, dict) and "animated" in meta
-
-
-def _layout(fig) -> dict:
-    return fig._layout if hasattr(fig, "_layout") else fig["layout"]
 
 
 def _merge(base: dict, update: dict) -> dict:
@@ -156,10 +154,11 @@ class Board:
     def __init__(self, fig):
         if not is_board(fig):
             raise ValueError("only convcore's grid figures (made by viz.animation.build_figure) can be exported")
-        layout = _layout(fig)
-        self.traces: list[dict] = list(fig._data)
+        spec = spec_of(fig)  # the figure's own dicts, not plotly's objects (never built for a BoardFigure)
+        layout = spec["layout"]
+        self.traces: list[dict] = list(spec["data"])
         self.layout = layout
-        frames = [f._props if hasattr(f, "_props") else f for f in (fig.frames or ())]
+        frames = list(spec.get("frames") or ())
         self.frames = {int(f["name"]): f for f in frames}
         self.meta = dict(layout["meta"])
         margin = layout.get("margin", {})

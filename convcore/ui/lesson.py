@@ -29,7 +29,7 @@ from ..viz.transpose_views import matrix_figure, scatter_figure
 from .config import ConvConfig
 from .export import figure_downloads, view_downloads
 from .formulas import shape_rows
-from .lesson_chart import at_step, chart, clickable_frames, sent_once
+from .lesson_chart import at_step, chart, clickable_frames
 from .lesson_text import (VIEW_NOTES, axis_numbers, demo_output_padding, extra_cells_text, in_label, out_label,
                           output_padding_rows, output_padding_story, output_padding_table, overlap_story, parse_cell,
                           scatter_lines, window_arithmetic)
@@ -264,7 +264,7 @@ def _view_figure(view: str, cfg: ConvConfig, x, w, b, out_channel: int, step: in
         fig = matrix_figure(transpose_trace(cfg, x, w, b, out_channel), step,
                             view=matrix_view(cfg, x, w, b, out_channel),
                             **({**size, "max_height": 600} if screen is None else size))
-    return sent_once(clickable_frames(fig))
+    return clickable_frames(fig)
 
 
 def _on_cell(prefix: str, view: str, cfg: ConvConfig, x, w, b, out_channel: int, cell: CellRef) -> None:

@@ -1,17 +1,23 @@
 """Turning a board's traces and per-step updates into one go.Figure: Play / Pause, speeds, a step slider.
 
 Frames are plain dicts that update only the traces that move (go.Frame traces=[...]), all drawn with
-redraw=False. The figure is built without plotly's validation, which costs ~1 ms a frame and ~0.1 s for the
-grids (a 256-frame figure would take 0.5 s instead of ~20 ms); the tests validate each kind of figure instead.
+redraw=False. The figure is a BoardFigure: its plain spec, which st.plotly_chart sends as it is; plotly's objects
+are built only when something reads them (plotly's validation costs ~1 ms a frame, and even unvalidated, its
+constructor's deep copy of every trace and frame was ~60% of building a lesson figure). The tests validate each
+kind of figure instead.
 Past FRAME_CAP steps (or FRAME_POINT_CAP points in all frames) a figure has no frames: the page steps on the server.
 """
 from __future__ import annotations
 
+import functools
+
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from . import palette as P
 
-__all__ = ["FRAME_CAP", "FRAME_POINT_CAP", "SPEEDS_MS", "frames_fit", "build_figure", "is_animated", "chrome_height"]
+__all__ = ["FRAME_CAP", "FRAME_POINT_CAP", "SPEEDS_MS", "BoardFigure", "frames_fit", "build_figure", "is_animated",
+           "spec_of", "chrome_height"]
 
 FRAME_CAP = 400  # frames per figure; past this the browser takes seconds to load the figure
 FRAME_POINT_CAP = 120_000  # coordinates and texts in all frames together (keeps the JSON under ~1 MB)
@@ -30,9 +36,10 @@ def frames_fit(n_steps: int, points_per_step: int = 0, max_frames: int | None = 
     return 1 < n_steps <= max_frames and n_steps * points_per_step <= FRAME_POINT_CAP
 
 
-def is_animated(fig: go.Figure) -> bool:
+def is_animated(fig) -> bool:
     """True when the figure carries frames (Play works in the browser)."""
-    return bool(fig.layout.meta and fig.layout.meta.get("animated"))
+    meta = spec_of(fig)["layout"].get("meta")
+    return bool(meta and meta.get("animated"))
 
 
 def _animate_args(names, duration: int, from_current: bool = False) -> list:
@@ -80,7 +87,7 @@ def _controls(step: int, labels: list[str], frame_ms: int, fonts: P.Fonts) -> di
 
 def build_figure(traces: list[dict], width: int, height: int, *, frames: list[dict] | None = None, step: int = 0,
                  labels: list[str] | None = None, frame_ms: int = 500, meta: dict | None = None,
-                 legend: bool = False, fonts: P.Fonts = P.FONTS) -> go.Figure:
+                 legend: bool = False, fonts: P.Fonts = P.FONTS) -> BoardFigure:
     """The figure: pixel axes (y down), fixed size, and with frames the animation controls (sized for `fonts`).
 
     `frames` are dicts {"name", "traces", "data"} for steps 0..S-1; they are stored starting at `step` (then
@@ -107,15 +114,76 @@ def build_figure(traces: list[dict], width: int, height: int, *, frames: list[di
                             "font": {"size": fonts.label}, "itemclick": False, "itemdoubleclick": False}
     if animated:
         layout.update(_controls(step, labels or [str(i) for i in range(len(frames))], frame_ms, fonts))
-    # unvalidated: plotly's per-point validation costs ~0.1 s a figure; the tests validate every kind of figure
-    fig = go.Figure(data=traces, layout=layout, _validate=False)
+    template = _template()
+    if template is not None:  # as go.Figure would fill it in
+        layout["template"] = template
+    spec = {"data": traces, "layout": layout}
     if animated:
-        order = frames[step:] + frames[:step]
-        _attach_frames(fig, order)
-    return fig
+        spec["frames"] = frames[step:] + frames[:step]
+    return BoardFigure(spec)
 
 
-def _attach_frames(fig: go.Figure, frames: list[dict]) -> None:
+class BoardFigure(go.Figure):
+    """A figure held as its plain spec {"data", "layout", "frames"} (dicts, lists, numpy arrays), a go.Figure only
+    once something reads it as one.
+
+    st.plotly_chart only calls to_dict(), which returns the spec itself: never mutate it (figures are cached and
+    shared). Its JSON is what plotly would send for the same figure, except that numpy arrays go as lists of numbers
+    instead of base64 (smaller for these small integers and 3-digit colours, and no copy to encode them). Reading
+    .data, .layout, .frames or calling a method (tests, exports, fig.add_annotation) builds plotly's objects once,
+    from the spec, as go.Figure(..., _validate=False) did; from then on the figure is plotly's (to_dict, spec_of).
+    """
+
+    def __init__(self, spec: dict):  # noqa: D107 - go.Figure.__init__ runs later, in _build
+        self.__dict__["spec"] = spec
+
+    @property
+    def built(self) -> bool:
+        """Whether plotly's objects exist (then they, not the spec, are the figure)."""
+        return "_building" in self.__dict__
+
+    def __getattr__(self, name: str):  # only for attributes not set yet: plotly's, built on first use
+        if name.startswith("__") or self.built:
+            raise AttributeError(name)
+        self._build()
+        return getattr(self, name)
+
+    def _build(self) -> None:
+        self.__dict__["_building"] = True
+        spec = self.__dict__["spec"]
+        go.Figure.__init__(self, data=spec["data"], layout=spec["layout"], _validate=False)
+        _attach_frames(self, spec.get("frames") or ())
+
+    def to_dict(self) -> dict:
+        return go.Figure.to_dict(self) if self.built else self.spec
+
+    def __reduce__(self):  # pickle and copy.deepcopy: the figure as it is now, as a spec
+        return (BoardFigure, (self.to_dict(),))
+
+
+def spec_of(fig) -> dict:
+    """A figure's {"data", "layout", "frames"} as plain dicts, without copying: a BoardFigure's spec, a go.Figure's
+    own property dicts, or a dict figure itself. Read only."""
+    if isinstance(fig, dict):
+        return fig
+    if isinstance(fig, BoardFigure) and not fig.built:
+        return fig.spec
+    frames = fig._frame_objs if hasattr(fig, "_frame_objs") else fig.frames
+    return {"data": fig._data, "layout": fig._layout, "frames": [f._props for f in frames]}
+
+
+@functools.lru_cache(maxsize=8)
+def _template_of(name: str | None) -> dict | None:
+    return go.Figure().to_dict()["layout"].get("template")
+
+
+def _template() -> dict | None:
+    """The layout.template go.Figure fills in (the default one, e.g. Streamlit's once streamlit is imported): the
+    same dict for every figure, built once per template name. Read only."""
+    return _template_of(pio.templates.default)
+
+
+def _attach_frames(fig: go.Figure, frames) -> None:
     objs = tuple(go.Frame(f, _validate=False) for f in frames)
     if hasattr(fig, "_frame_objs"):
         fig._frame_objs = objs  # plotly stores frames here; the public setter would validate every frame again

@@ -163,12 +163,13 @@ def cell_trace(g: Placed, rows, cols, *, values=None, limit: float = 1.0, fill: 
     if values is not None:
         v = np.real(np.asarray(values)).ravel().astype(float)
         lo = 0.0 if sequential else -limit
-        marker.update(color=np.round(v / limit, 3), colorscale=colorscale, cmin=lo / limit, cmax=1.0, showscale=False)
+        marker.update(color=np.round(v / limit, 3).tolist(), colorscale=colorscale, cmin=lo / limit, cmax=1.0, showscale=False)
     else:
         marker["color"] = fill or P.EMPTY_FILL
     trace = {
-        # numpy coordinates and colours: copied and serialised (base64) in one go, unlike lists of numbers
-        "type": "scatter", "x": g.x0 + cols * g.cell + g.cell // 2, "y": g.y0 + rows * g.cell + g.cell // 2,
+        # plain lists, never numpy: the spec is what st.plotly_chart sends (viz.animation.BoardFigure)
+        "type": "scatter", "x": (g.x0 + cols * g.cell + g.cell // 2).tolist(),
+        "y": (g.y0 + rows * g.cell + g.cell // 2).tolist(),
         "marker": marker, "name": name or g.slot.title,
         "customdata": [[g.slot.key, g.slot.channel, int(r), int(c)] for r, c in zip(rows, cols)],
         "showlegend": False, "cliponaxis": False, **_KEEP_LOOK,
