@@ -119,6 +119,7 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=40)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--kind", choices=("new", "step"), default="new")
+    parser.add_argument("--callers", nargs="*", default=[], help="also print who calls these functions (regexes)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "prof")
@@ -137,6 +138,8 @@ def main() -> None:
               f"warm-up's runs)")
         script.sort_stats("cumulative").print_stats(args.top)
         script.sort_stats("tottime").print_stats(args.top)
+        for name in args.callers:
+            script.print_callers(name)
         loop = pstats.Stats(out + ".loop")
         print(f"\n== main thread (event loop): {loop.total_tt * 1000 / made:.1f} ms per interaction")
         loop.sort_stats("tottime").print_stats(args.top)

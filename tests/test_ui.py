@@ -278,3 +278,17 @@ def test_run_engine_returns_none_and_shows_the_message_for_errors_only():
     assert len(at.error) == 2
     assert "expected input[1, 3, 4, 4] to have 2 channels" in at.error[0].value
     assert "uint16" in at.error[1].value
+
+
+def test_the_cache_key_of_a_config_names_every_field():
+    """The cached calls hash a ConvConfig by its repr (config.CACHE_HASH_FUNCS): a field left out of the repr would
+    make two configurations share one cached trace and figure."""
+    import dataclasses
+
+    from convcore.ui.config import CACHE_HASH_FUNCS, ConvConfig
+
+    assert all(f.repr for f in dataclasses.fields(ConvConfig))
+    key = CACHE_HASH_FUNCS[ConvConfig]
+    base = ConvConfig()
+    assert len({key(base), key(dataclasses.replace(base, padding="same")), key(dataclasses.replace(base, bias=False)),
+                key(dataclasses.replace(base, dilation=(1, 2)))}) == 4

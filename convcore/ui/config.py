@@ -142,3 +142,9 @@ class ConvConfig:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+# st.cache_resource / st.cache_data hash a dataclass argument field by field through dataclasses.asdict: ~0.5 ms for
+# a ConvConfig, and a lesson's rerun makes several cached calls with one. Its repr names every field exactly (a frozen
+# dataclass of strings, ints, bools, tuples and None) for a tenth of that: pass hash_funcs=CACHE_HASH_FUNCS.
+CACHE_HASH_FUNCS = {ConvConfig: repr}

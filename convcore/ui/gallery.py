@@ -16,7 +16,7 @@ from .. import export
 from ..teaching.codegen import layer_expr
 from ..teaching.trace import trace_conv2d, trace_conv_transpose2d
 from ..viz.conv_animation import window_figure
-from .config import ConvConfig
+from .config import CACHE_HASH_FUNCS, ConvConfig
 from .export import animation_downloads
 from .lesson_chart import CHART_CONFIG
 from .present import Screen
@@ -128,12 +128,12 @@ def _size(cfg: ConvConfig) -> str:
 
 # ---- Streamlit ---------------------------------------------------------------------------------------------------
 
-@st.cache_resource(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=32, hash_funcs=CACHE_HASH_FUNCS)
 def _trace(cfg: ConvConfig):
     return pair_trace(cfg)
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=32, hash_funcs=CACHE_HASH_FUNCS)
 def _preview(cfg: ConvConfig, screen: Screen | None = None):
     """The live animation (small, cached: the page sends the same figure on every rerun); on a projector's screen
     in presentation mode."""

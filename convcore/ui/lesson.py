@@ -26,7 +26,7 @@ from ..viz import CellRef, input_cell_for, is_animated, overlap_figure, step_for
 from ..viz.concepts import grids_figure
 from ..viz.conv_animation import conv2d_figure, zero_insertion_figure
 from ..viz.transpose_views import matrix_figure, scatter_figure
-from .config import ConvConfig
+from .config import CACHE_HASH_FUNCS, ConvConfig
 from .export import figure_downloads, view_downloads
 from .formulas import shape_rows
 from .lesson_chart import at_step, chart, clickable_frames
@@ -45,14 +45,14 @@ TABS_HEIGHT = 56  # pixels the ConvTranspose2d lesson's tabs take above its figu
 
 # --- cached engine calls ------------------------------------------------------------------------------------------
 
-@st.cache_resource(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64, hash_funcs=CACHE_HASH_FUNCS)
 def conv2d_trace(cfg: ConvConfig, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, out_channel: int):
     """trace_conv2d for batch element 0 and one output channel (shared: never mutate it)."""
     return trace_conv2d(x, w, b if cfg.bias else None, cfg.stride, cfg.padding, cfg.dilation, cfg.groups,
                         cfg.padding_mode, out_channel=out_channel)
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64, hash_funcs=CACHE_HASH_FUNCS)
 def transpose_trace(cfg: ConvConfig, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, out_channel: int):
     """trace_conv_transpose2d (three views) for batch element 0 and one output channel (shared: never mutate it)."""
     return trace_conv_transpose2d(x, w, b if cfg.bias else None, cfg.stride, cfg.padding, cfg.output_padding,
@@ -230,7 +230,7 @@ def window_trace(cfg: ConvConfig, x, w, b, out_channel: int):
     return conv2d_trace(cfg, x, w, b, out_channel)
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16, hash_funcs=CACHE_HASH_FUNCS)
 def matrix_view(cfg: ConvConfig, x, w, b, out_channel: int):
     """The transposed conv as C^T (small sizes; ValueError past them)."""
     return transpose_trace(cfg, x, w, b, out_channel).matrix_view()
@@ -249,7 +249,7 @@ def view_figure(view: str, cfg: ConvConfig, x, w, b, out_channel: int, step: int
     return _view_figure(view, cfg, x, w, b, out_channel, step, focus, screen)
 
 
-@st.cache_resource(show_spinner=False, max_entries=48)
+@st.cache_resource(show_spinner=False, max_entries=48, hash_funcs=CACHE_HASH_FUNCS)
 def _view_figure(view: str, cfg: ConvConfig, x, w, b, out_channel: int, step: int,
                  focus: tuple[int, int] | None = None, screen: present.Screen | None = None):
     """A view's figure built at `step` (cached)."""

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from .config import ConvConfig
+from .config import CACHE_HASH_FUNCS, ConvConfig
 from .formulas import output_size_latex, shape_rows
 
 
@@ -23,7 +23,7 @@ def run_engine(fn: Callable[..., Any], *args, **kwargs) -> Any | None:
         return None
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_data(show_spinner=False, max_entries=256, hash_funcs=CACHE_HASH_FUNCS)
 def forward(cfg: ConvConfig, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
     """cfg.forward, cached per configuration and values (a rerun that changes nothing else costs nothing)."""
     return cfg.forward(x, weight, bias)
