@@ -25,7 +25,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy import render
+from deploy import render, static_files
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -89,9 +89,11 @@ class Cluster:
     health_failures: int = 2
     restart: bool = True
     startup_timeout: float = 90.0
+    serve_static: bool = True  # nginx serves Streamlit's bundles, precompressed (deploy/static_files.py)
     members: list[Replica] = field(default_factory=list, init=False)
     nginx: subprocess.Popen | None = field(default=None, init=False)
     workdir: Path | None = field(default=None, init=False)
+    static_root: Path | None = field(default=None, init=False)
 
     def __post_init__(self):
         self.replicas = self.replicas or os.cpu_count() or 1
@@ -126,6 +128,11 @@ class Cluster:
                         raise RuntimeError(f"replica {replica.index} did not start; see {replica.log_path}")
                     time.sleep(0.2)
                 replica.in_rotation = True
+            if self.serve_static:
+                try:
+                    self.static_root = static_files.precompressed()
+                except OSError as error:  # e.g. no writable cache directory: the replicas serve the bundles
+                    print(f"Serving Streamlit's bundles through the replicas ({error})", file=sys.stderr)
             self._write_config()
             self.nginx = subprocess.Popen(
                 [NGINX, "-p", str(self.workdir), "-c", str(self.workdir / "nginx.conf")],
@@ -175,7 +182,8 @@ class Cluster:
     def _write_config(self) -> None:
         down = {r.address for r in self.members if not r.in_rotation}
         listen = f"{self.host}:{self.port}"
-        (self.workdir / "balancer.conf").write_text(render.balancer_conf([r.address for r in self.members], listen, down))
+        (self.workdir / "balancer.conf").write_text(render.balancer_conf([r.address for r in self.members], listen, down,
+                                                                         static_root=self.static_root))
         (self.workdir / "nginx.conf").write_text(render.main_conf(self.workdir))
 
     def _reload(self) -> None:

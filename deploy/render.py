@@ -49,15 +49,25 @@ def route_lines(addresses: list[str], down: set[str] = frozenset()) -> dict[str,
             "ROUTE_BLOCKS": "\n".join(blocks)}
 
 
-def balancer_conf(addresses: list[str], listen: str, down: set[str] = frozenset(), named: bool = True) -> str:
+def static_location(static_root: Path | None) -> str:
+    """nginx serving /static/ itself from `static_root` (deploy/static_files.py), or nothing: the replicas serve it."""
+    if static_root is None:
+        return "    # /static/ goes to the replicas like every other path (Streamlit's files are not on the balancer)."
+    return _fill((TEMPLATES / "static.conf").read_text(), {"STATIC_ROOT": str(static_root)}).rstrip("\n")
+
+
+def balancer_conf(addresses: list[str], listen: str, down: set[str] = frozenset(), named: bool = True,
+                  static_root: Path | None = None) -> str:
     """The http-level part: affinity maps, the upstreams, the proxy server (deploy/nginx/balancer.conf).
 
     named: the addresses are the replicas' own (so a cookie can name each); False where a name stands for several
     (compose's `app` service): the cookie is then only a hash key.
+    static_root: Streamlit's static files, precompressed, for nginx to serve itself (None: through the replicas).
     """
     routes = route_lines(addresses, down) if named else dict.fromkeys(("ROUTE_UPSTREAMS", "ROUTE_NAMES", "ROUTE_BLOCKS"), "")
     return _fill((TEMPLATES / "balancer.conf").read_text(),
-                 {"SERVERS": server_lines(addresses, down), "LISTEN": listen, "MAX_BODY_MB": str(MAX_BODY_MB), **routes})
+                 {"SERVERS": server_lines(addresses, down), "LISTEN": listen, "MAX_BODY_MB": str(MAX_BODY_MB),
+                  "STATIC": static_location(static_root), **routes})
 
 
 def main_conf(prefix: Path) -> str:
