@@ -9,11 +9,14 @@ Each load is a new headless Chromium (fresh profile: every bundle is fetched) fr
 websocket, the script's first message and the figure's (the largest), Plotly's lazily loaded bundle (the largest
 file), and the chart; with the bytes the browser received, how many were compressed, and which responses the browser
 may cache. Then a reload in the same browser (warm cache: what a second lesson or a reload costs). On this shared
-machine the figures swing with the load: compare URLs in one run (their loads alternate) and quote the load.
+machine the times swing with the load: compare URLs in one run (their loads alternate), quote the load, and look at
+the browser's CPU seconds until the chart (the page's renderer, and every Chromium process), which the load disturbs
+far less than the wall time.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -25,6 +28,39 @@ sys.path[:0] = [str(ROOT / "tests")]
 from browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, start_app, stop_app  # noqa: E402
 
 CHART = ".js-plotly-plot .main-svg"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def browser_cpu() -> dict[str, float]:
+    """CPU seconds so far of the Chromium processes this process started (through Playwright's driver): the busiest
+    renderer (the page's) and all of them."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                children.setdefault(int(_stat(int(entry))[1]), []).append(int(entry))
+            except (OSError, IndexError):
+                continue
+    todo, renderer, total = [os.getpid()], 0.0, 0.0
+    while todo:
+        for pid in children.get(todo.pop(), []):
+            todo.append(pid)
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                fields = _stat(pid)
+            except OSError:
+                continue
+            if b"chromium" not in cmdline:
+                continue
+            seconds = (int(fields[11]) + int(fields[12])) / TICK
+            total += seconds
+            if b"--type=renderer" in cmdline:
+                renderer = max(renderer, seconds)
+    return {"renderer": renderer, "all": total}
 
 
 def load_once(pw, url: str, warm: bool = False) -> dict:
@@ -41,10 +77,12 @@ def load_once(pw, url: str, warm: bool = False) -> dict:
             ws.on("framereceived", lambda payload: messages.append((time.perf_counter(), len(payload))))
 
         page.on("websocket", on_websocket)
+        cpu0 = browser_cpu()
         t0 = time.perf_counter()
         page.goto(url, wait_until="commit")
         page.wait_for_selector(CHART, timeout=120_000)
         chart = time.perf_counter() - t0
+        cpu = browser_cpu()
         page.wait_for_timeout(300)  # let the last responses report
         figure_at = max(messages, key=lambda m: m[1])[0] if messages else float("nan")
         fresh, first_messages = requests[:], messages[:1]  # the fresh load's (a reload appends to the lists)
@@ -71,6 +109,8 @@ def load_once(pw, url: str, warm: bool = False) -> dict:
 
     return {
         "chart_ms": chart * 1000,
+        "renderer_cpu_s": cpu["renderer"],  # a new page's renderer starts at 0
+        "browser_cpu_s": cpu["all"] - cpu0["all"],
         "page_ms": at(lambda u: "/static/" not in u and "/_stcore" not in u),
         "app_bundle_ms": at(lambda u: "/static/js/index." in u),
         "websocket_ms": (sockets[0] - t0) * 1000 if sockets else float("nan"),
@@ -96,6 +136,8 @@ def report(url: str, runs: list[dict], load: str, reference: float | None = None
     warm = [r["warm_ms"] / 1000 for r in runs if r["warm_ms"] == r["warm_ms"]]
     print(f"first chart in a fresh browser, {url}: median {median:.2f} s{ratio} "
           f"(all: {', '.join(f'{t:.2f}' for t in times)}); load average {load}")
+    print(f"  browser CPU until the chart: renderer median {statistics.median(r['renderer_cpu_s'] for r in runs):.2f} s, "
+          f"all Chromium processes {statistics.median(r['browser_cpu_s'] for r in runs):.2f} s")
     if warm:
         print(f"  warm reload (same browser, cache filled): median {statistics.median(warm):.2f} s")
     mid = sorted(runs, key=lambda r: r["chart_ms"])[len(runs) // 2]
