@@ -290,3 +290,74 @@ def test_gallery_keys_step_the_figures_own_slider_and_space_plays(page, app_url,
     paused = paused_at(page, lambda: labels()[mine])
     page.wait_for_timeout(1500)
     assert labels()[mine] == paused
+
+
+# --- the concept pages: controls and one figure, no animation ------------------------------------------------------
+
+# Every chart and every control of the page inside the viewport, no scrolling, and the printed values' sizes on
+# screen (board cells and heatmap cells; their computed font size times the SVG's scale)
+CONCEPT_LAYOUT = """() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  const box = (el) => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  const inside = (b) => b[0] >= 0 && b[1] >= 0 && b[2] <= innerWidth + 0.5 && b[3] <= innerHeight + 0.5;
+  const shown = (el) => el.offsetParent !== null && el.getBoundingClientRect().height > 0;
+  const charts = [...document.querySelectorAll('.js-plotly-plot')].filter(shown);
+  const widgets = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stElementContainer"]')]
+    .filter((el) => shown(el) && el.querySelector('input, button, [role="radiogroup"], [data-testid="stDataFrame"]'));
+  const values = charts.flatMap((gd) => {
+    const scale = gd.querySelector('.main-svg').getBoundingClientRect().width / gd._fullLayout.width;
+    return [...gd.querySelectorAll('.scatterlayer g.textpoint text, .heatmaplayer text')]
+      .filter((t) => /^-?\\d/.test(t.textContent)).map((t) => parseFloat(getComputedStyle(t).fontSize) * scale);
+  });
+  return {
+    docScroll: document.scrollingElement.scrollHeight, mainScroll: main.scrollHeight, mainClient: main.clientHeight,
+    charts: charts.map(box), chartsInside: charts.every((gd) => inside(box(gd))),
+    widgets: widgets.length, widgetsInside: widgets.every((el) => inside(box(el))),
+    sidebar: !!document.querySelector('section[data-testid="stSidebar"]') &&
+             document.querySelector('section[data-testid="stSidebar"]').offsetParent !== null,
+    headings: [...document.querySelectorAll('[data-testid="stMain"] h1, [data-testid="stMain"] h3')].length,
+    values,
+  };
+}"""
+
+CONCEPTS = [("planner", {}, False), ("groups-depthwise", {}, False),
+            ("groups-depthwise", {"grp_present_figure": "Separable vs full"}, False),
+            ("matrix", {}, True), ("matrix", {"mat_present_figure": "C^T"}, False),
+            ("matrix", {"mat_present_figure": "Gradient"}, True),
+            ("checkerboards", {}, True), ("checkerboards", {"chk_present_figure": "Upsampled images"}, False),
+            ("padding", {}, True), ("padding", {"pad_present_figure": "Convolution outputs"}, True)]
+
+
+@pytest.mark.parametrize("width, height", [(1280, 720), (1920, 1080)])
+def test_concept_pages_fill_the_projector_with_their_controls_and_one_figure(chromium, app_url, tmp_path, width,
+                                                                             height):
+    """Each concept page and each of its figures, at both projector sizes (one browser context per size)."""
+    context = chromium.new_context(viewport={"width": width, "height": height})
+    failures = []
+    try:
+        page = context.new_page()
+        for url_path, query, has_values in CONCEPTS:
+            screen = {} if width == 1280 else {"screen": f"{width}x{height}"}
+            open_app_page(page, app_url, url_path, {"present": "1", **screen, **query})
+            page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+            wait_for_idle(page)
+            page.wait_for_timeout(300)  # Plotly's relayout to the column's width
+            got = page.evaluate(CONCEPT_LAYOUT)
+            name = f"present_{url_path}_{'-'.join(query.values()) or 'first'}_{width}".replace(" ", "_")
+            page.screenshot(path=str(tmp_path / f"{name}.png"))
+            problems = []
+            if page.locator(EXCEPTION).count():
+                problems.append("exception")
+            if not (got["docScroll"] <= height and got["mainScroll"] <= got["mainClient"] == height):
+                problems.append(f"scrolls: {got['mainScroll']} > {got['mainClient']}")
+            if not (got["charts"] and got["chartsInside"] and got["widgets"] >= 2 and got["widgetsInside"]):
+                problems.append(f"outside the screen: {got['charts']}, widgets inside {got['widgetsInside']}")
+            if got["sidebar"] or got["headings"]:
+                problems.append("sidebar or headings shown")
+            if has_values and (not got["values"] or min(got["values"]) < (18 if width == 1280 else 27) - 0.5):
+                problems.append(f"values {sorted(set(round(v) for v in got['values']))[:5]}")
+            if problems:
+                failures.append((url_path, query, problems))
+    finally:
+        context.close()
+    assert not failures, failures

@@ -16,7 +16,8 @@ from convcore import export
 from convcore.teaching.planner import chain_from_text, plan_chain
 from convcore.teaching.trace import channel_map, conv2d_matrix
 from convcore.viz import palette as P
-from convcore.viz.concepts import chain_figure, channel_figure, counts_figure, group_colour, images_figure, matrix_figure
+from convcore.viz.concepts import (chain_figure, channel_figure, counts_figure, group_colour, images_figure,
+                                   matrix_figure)
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -118,7 +119,8 @@ def test_images_are_sharp_grey_blocks_in_raster_order_each_panel_at_the_same_siz
         # (within a pixel row or column: each panel's edges are rounded to whole pixels)
         left, right = xs < image.shape[1] / 2, xs >= image.shape[1] / 2
         assert left.sum() > 0 and abs(left.sum() / right.sum() - 1) < 0.05, value
-    cells = {(r, c): centre(image[:, : image.shape[1] // 2], (int(small[r, c]),) * 3) for r in range(4) for c in range(4)}
+    left_half = image[:, : image.shape[1] // 2]
+    cells = {(r, c): centre(left_half, (int(small[r, c]),) * 3) for r in range(4) for c in range(4)}
     for r in range(4):
         assert [cells[r, c][0] for c in range(4)] == sorted(cells[r, c][0] for c in range(4))  # left to right
     for c in range(4):

@@ -250,8 +250,9 @@ class _Figure:
         outer += self._legend()
         items += outer + self._title()
         boxes = [_extent(item) for item in outer if isinstance(item, Label)]
-        outside = {"l": -min((b[0] for b in boxes), default=0), "r": max((b[2] for b in boxes), default=0) - self.width,
-                   "t": -min((b[1] for b in boxes), default=0), "b": max((b[3] for b in boxes), default=0) - self.height}
+        outside = {"l": -min((b[0] for b in boxes), default=0), "t": -min((b[1] for b in boxes), default=0),
+                   "r": max((b[2] for b in boxes), default=0) - self.width,
+                   "b": max((b[3] for b in boxes), default=0) - self.height}
         return scene, outside
 
     def _title(self) -> list:

@@ -94,14 +94,21 @@ def _pick_screen(key: str) -> None:
 
 # --- the page's top: title and caption, or the presentation bar ---------------------------------------------------
 
-def page_header(prefix: str, title: str, caption: str, figure_keys: bool = False) -> bool:
+def page_header(prefix: str, title: str, caption: str, figure_keys: bool = False, figures: tuple = ()) -> bool:
     """The title and caption with Present and Share buttons beside them, or in presentation mode only a bar (Exit,
-    the projector size, Share); the keyboard in both (figure_keys: ← → Home End step the figure's own slider).
-    Returns whether presentation mode is on."""
+    the projector size, the figure to show when the page has several `figures`, Share); the keyboard in both
+    (figure_keys: ← → Home End step the figure's own slider). Returns whether presentation mode is on."""
     presenting = active()
     if presenting:
         _presentation_style()
-        exit_col, screen_col, share_col = st.columns([2, 3, 3], vertical_alignment="center")
+        if figures:
+            exit_col, screen_col, figure_col, share_col = st.columns([2, 2.4, 4, 2.6], vertical_alignment="center")
+            with figure_col:
+                st.segmented_control("Figure", list(figures), default=figures[0], required=True,
+                                     key=f"{prefix}_present_figure", bind="query-params",
+                                     label_visibility="collapsed", help="The figure that fills the screen")
+        else:
+            exit_col, screen_col, share_col = st.columns([2, 3, 3], vertical_alignment="center")
         with exit_col:
             st.button("Exit presentation", key=f"{prefix}_present_exit", icon=":material/close_fullscreen:",
                       on_click=_switch, args=(False,), help="Back to the lesson with its settings and explanations")
@@ -125,6 +132,12 @@ def page_header(prefix: str, title: str, caption: str, figure_keys: bool = False
         share_panel(prefix)
     keyboard(figure_keys)  # after the visible elements: an empty element first would look like a page still loading
     return False
+
+
+def shown(prefix: str, figure: str) -> bool:
+    """Whether a page's `figure` shows: always outside presentation mode; in it, when the bar picked it (one figure
+    fills the projector at a time)."""
+    return not active() or st.session_state.get(f"{prefix}_present_figure") == figure
 
 
 # Hides Streamlit's header and the sidebar (its widgets still run: the bound settings stay in the URL) and trims the

@@ -10,8 +10,8 @@ from ..teaching.planner import CONV, Plan
 from ..teaching.trace.text import format_number
 from .animation import build_figure
 from .grids import Slot, cell_trace, label_traces, layout_board, outline_trace, value_texts
-from .palette import (ACTIVE, BLACK, BLUE, DIVERGING, EMPTY_FILL, FOCUS, FONT_FAMILY, GREEN, LABEL_FONT, ORANGE, PADDING_EDGE,
-                      PURPLE, SEQUENTIAL, SKY, TEXT, VERMILLION, YELLOW, scale_limit)
+from .palette import (ACTIVE, BLACK, BLUE, DIVERGING, EMPTY_FILL, FOCUS, FONT_FAMILY, FONTS, GREEN, LABEL_FONT, ORANGE,
+                      PADDING_EDGE, PURPLE, SEQUENTIAL, SKY, TEXT, VERMILLION, YELLOW, Fonts, scale_limit)
 
 __all__ = ["chain_figure", "channel_figure", "counts_figure", "group_colour", "padding_figure", "grids_figure",
            "matrix_figure", "images_figure"]
@@ -20,15 +20,33 @@ GREY = "#999999"  # the input tensor and layers the engine rejected
 FONT = dict(family=FONT_FAMILY, size=LABEL_FONT, color=TEXT)
 
 
+def _font(fonts: Fonts) -> dict:
+    return {**FONT, "size": fonts.label}
+
+
+def _grown(fonts: Fonts):
+    """A size set for the default fonts, at `fonts` (a projector's larger ones)."""
+    return lambda size: round(size * fonts.label / LABEL_FONT)
+
+
+def _grow_annotations(fig: go.Figure, fonts: Fonts) -> None:
+    """Subplot titles (make_subplots gives them a size of their own) at `fonts`."""
+    px = _grown(fonts)
+    for a in fig.layout.annotations:
+        if a.font.size:
+            a.font.size = px(a.font.size)
+
+
 def _shape_label(shape) -> str:
     return "?" if shape is None else f"{shape[0]}×{shape[1]}×{shape[2]}"
 
 
-def chain_figure(plan: Plan) -> go.Figure:
+def chain_figure(plan: Plan, *, height: int = 300, fonts: Fonts = FONTS) -> go.Figure:
     """The chain as tensors left to right (height ~ spatial size, width ~ log channels), like a U-Net drawing.
 
     A ConvTranspose2d that misses its mirror's shape gets a vermillion outline and the expected tensor dashed.
     """
+    px = _grown(fonts)
     stages = [("input", plan.input_shape, None)] + [(f"{i + 1}", s.out_shape, s) for i, s in enumerate(plan.steps)]
     known = [sh for _, sh, _ in stages if sh is not None] + [s.target for s in plan.steps if s.target is not None]
     tallest = max(max(sh[1] for sh in known), 1)
@@ -49,7 +67,7 @@ def chain_figure(plan: Plan) -> go.Figure:
                                                                                           width=3 if rejected else 1),
                           fillcolor="rgba(213,94,0,0.08)" if rejected else "rgba(153,153,153,0.15)")
             fig.add_annotation(x=x, y=0, text="✗" if rejected else "?", showarrow=False,
-                               font=dict(size=20, color=colour))
+                               font=dict(size=px(20), color=colour))
             xs.append(x), ys.append(0), hover.append(f"layer {name}: {step.error}")
             label_y = 0.25
         else:
@@ -74,22 +92,22 @@ def chain_figure(plan: Plan) -> go.Figure:
         if step is not None and step.mismatch:
             label += f"<br>want {_shape_label(step.target)}"
         fig.add_annotation(x=x, y=label_y, text=label, showarrow=False, yanchor="bottom",
-                           font=dict(size=12, color=VERMILLION if step is not None and (step.mismatch or (
+                           font=dict(size=px(12), color=VERMILLION if step is not None and (step.mismatch or (
                                step.error and step.in_shape)) else "#222"))
         caption = "input" if step is None else (
             f"layer {x}: {'Conv2d' if step.layer.kind == CONV else 'ConvT2d'} s={_pair_text(step.layer.stride)}")
-        fig.add_annotation(x=x, y=-0.62, text=caption, showarrow=False, font=dict(size=11, color="#444"))
+        fig.add_annotation(x=x, y=-0.62, text=caption, showarrow=False, font=dict(size=px(11), color="#444"))
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", marker=dict(size=28, opacity=0), hovertext=hover,
                              hoverinfo="text", showlegend=False))
     for name, colour in (("Conv2d output", BLUE), ("ConvTranspose2d output", GREEN)):
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
-                                 marker=dict(symbol="square", size=12, color=colour)))
+                                 marker=dict(symbol="square", size=px(12), color=colour)))
     if plan.mismatches:
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="expected (mirror), missed",
                                  line=dict(color=VERMILLION, dash="dash")))
     fig.update_xaxes(visible=False, range=[-0.6, len(stages) - 0.4])
     fig.update_yaxes(visible=False, range=[-0.7, 0.85])
-    fig.update_layout(height=300, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white", font=FONT,
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white", font=_font(fonts),
                       legend=dict(orientation="h", yanchor="bottom", y=-0.12, x=0), hovermode="closest")
     return fig
 
@@ -112,19 +130,20 @@ def _fade(colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def channel_figure(cmap: np.ndarray, groups: int, transposed: bool = False, highlight: int | None = None) -> go.Figure:
+def channel_figure(cmap: np.ndarray, groups: int, transposed: bool = False, highlight: int | None = None, *,
+                   height: int | None = None, fonts: Fonts = FONTS) -> go.Figure:
     """Input channels (left) wired to the output channels they feed (right), one colour per group, and the weight
     tensor in torch's layout: (C_out, C_in/groups) kernels for Conv2d, (C_in, C_out/groups) for ConvTranspose2d.
 
     cmap: (C_out, C_in) bool from trace.channel_map. highlight: an output channel whose inputs and weights
-    stand out (the rest fades).
+    stand out (the rest fades). height: the figure's (default: from the channel count); fonts: a projector's.
     """
     from plotly.subplots import make_subplots
 
     cout, cin = cmap.shape
     out_per, in_per = cout // groups, cin // groups
     rows = max(cin, cout)
-    height = max(400, min(760, 120 + rows * 34))
+    height = height or max(400, min(760, 120 + rows * 34))
     y_in = _spread(cin, rows)
     y_out = _spread(cout, rows)
     fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.1,
@@ -182,13 +201,16 @@ def channel_figure(cmap: np.ndarray, groups: int, transposed: bool = False, high
         customdata=np.stack([r, c, group_of], -1),
         hovertemplate="weight[%{customdata[0]}, %{customdata[1]}]: one kH×kW kernel, group %{customdata[2]}<extra></extra>"),
         1, 2)
+    axis_fonts = {"title_font_size": fonts.label, "tickfont_size": fonts.label}
     fig.update_xaxes(title_text=f"dim 1: {'C_out/groups' if transposed else 'C_in/groups'} = {d1}", row=1, col=2,
+                     **axis_fonts,
                      dtick=1 if d1 <= 16 else None, showgrid=False, zeroline=False, constrain="domain")
-    fig.update_yaxes(title_text=f"dim 0: {'C_in' if transposed else 'C_out'} = {d0}", row=1, col=2,
+    fig.update_yaxes(title_text=f"dim 0: {'C_in' if transposed else 'C_out'} = {d0}", row=1, col=2, **axis_fonts,
                      autorange="reversed", dtick=1 if d0 <= 16 else None, showgrid=False, zeroline=False,
                      scaleanchor="x2", constrain="domain")
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white", font=FONT,
-                      hovermode="closest")
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=_grown(fonts)(40), b=10), plot_bgcolor="white",
+                      font=_font(fonts), hovermode="closest")
+    _grow_annotations(fig, fonts)
     return fig
 
 
@@ -199,7 +221,8 @@ def _spread(n: int, rows: int) -> np.ndarray:
     return (rows - 1) / 2 - np.arange(n) * (rows - 1) / (n - 1)
 
 
-def counts_figure(labels: list[str], params: list[int], macs: list[int]) -> go.Figure:
+def counts_figure(labels: list[str], params: list[int], macs: list[int], *, height: int = 320,
+                  fonts: Fonts = FONTS) -> go.Figure:
     """Parameters and multiply-adds side by side for a few layer choices."""
     from plotly.subplots import make_subplots
 
@@ -210,7 +233,9 @@ def counts_figure(labels: list[str], params: list[int], macs: list[int]) -> go.F
                              textposition="outside", cliponaxis=False, showlegend=False,
                              hovertemplate="%{x}: %{y:,}<extra></extra>"), 1, col)
         fig.update_yaxes(showgrid=True, gridcolor="#eee", row=1, col=col, range=[0, max(values) * 1.18])
-    fig.update_layout(height=320, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white", font=FONT)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=_grown(fonts)(40), b=10), plot_bgcolor="white",
+                      font=_font(fonts))
+    _grow_annotations(fig, fonts)
     return fig
 
 
@@ -222,21 +247,23 @@ def _cell_hover_value(v) -> str:
 
 
 def padding_figure(x: np.ndarray, views: dict, selected: tuple[int, int] | None = None, *, max_width: int = 1100,
-                   max_height: int = 720) -> go.Figure:
+                   max_height: int = 720, fonts: Fonts = FONTS, one_row: bool = False) -> go.Figure:
     """The input and each padding mode's padded grid (2 x 2), values printed. Padding cells have an orange edge;
     the selected padded cell is outlined in black in every mode and the real cell it copies in green, with an
-    arrow from one to the other. A mode torch refuses is drawn empty, its title saying so."""
+    arrow from one to the other. A mode torch refuses is drawn empty, its title saying so. one_row: the input and
+    the four modes side by side (a wide, low screen: a projector's) instead of the modes 2 x 2."""
     h, w = x.shape
     modes = list(views)
     any_view = next(iter(views.values()))
     (top, bottom), (left, right) = any_view.pads
     hp, wp = h + top + bottom, w + left + right
-    slots = [Slot("input", f"input x ({h}x{w})", h, w, band=0, column=0, span=2)]
+    slots = [Slot("input", f"input x ({h}x{w})", h, w, band=0, column=0, span=1 if one_row else 2)]
     for i, mode in enumerate(modes):
         view = views[mode]
         title = f"{mode}" if view.error is None else f"{mode}: not allowed"
-        slots.append(Slot(mode, title, hp, wp, band=i // 2, column=1 + i % 2))
-    board = layout_board(slots, max_width, max_height - 40)
+        band, column = (0, 1 + i) if one_row else (i // 2, 1 + i % 2)
+        slots.append(Slot(mode, title, hp, wp, band=band, column=column))
+    board = layout_board(slots, max_width, max_height - fonts.px(40), fonts=fonts)
     limit = scale_limit(x)
     traces = []
     g = board["input"]
@@ -306,7 +333,8 @@ def _legend_keys(items) -> list[dict]:
 
 def grids_figure(grids: dict[str, np.ndarray | None], *, titles: dict[str, str] | None = None, max_width: int = 1100,
                  max_height: int = 360, per_row: int = 4, digits: int = 3, decimals: int | None = None,
-                 shared_scale: bool = True, hover_name: str = "out", sequential: bool = False) -> go.Figure:
+                 shared_scale: bool = True, hover_name: str = "out", sequential: bool = False,
+                 fonts: Fonts = FONTS) -> go.Figure:
     """Small grids side by side (per_row to a band), values printed where they fit (`digits` significant digits,
     or rounded to `decimals` places); None draws an empty grid of the first grid's shape."""
     names = list(grids)
@@ -317,7 +345,7 @@ def grids_figure(grids: dict[str, np.ndarray | None], *, titles: dict[str, str] 
         shape = grids[name].shape if grids[name] is not None else fallback
         title = (titles or {}).get(name, name)
         slots.append(Slot(name, title, shape[0], shape[1], band=i // per_row, column=i % per_row))
-    board = layout_board(slots, max_width, max_height)
+    board = layout_board(slots, max_width, max_height, fonts=fonts)
     limit = scale_limit(*[g for g in grids.values() if g is not None])
     traces = []
     for name in names:
@@ -346,17 +374,26 @@ def _pixel_labels(symbol: str, h: int, w: int) -> list[str]:
 
 def matrix_figure(matrix: np.ndarray, row_grid: tuple[int, int], col_grid: tuple[int, int], *, row_symbol: str,
                   col_symbol: str, title: str, highlight_row: int | None = None, highlight_col: int | None = None,
-                  limit: float | None = None, height: int | None = None) -> go.Figure:
+                  limit: float | None = None, height: int | None = None, fonts: Fonts = FONTS) -> go.Figure:
     """A matrix over flattened pixels as a heatmap (rows = row_symbol pixels, columns = col_symbol pixels), signed
-    values on the diverging scale with zero white, values printed when the matrix is small."""
+    values on the diverging scale with zero white, values printed when the matrix is small (fonts: a projector's)."""
+    px = _grown(fonts)
     n_rows, n_cols = matrix.shape
     limit = limit or scale_limit(matrix)
     rows, cols = _pixel_labels(row_symbol, *row_grid), _pixel_labels(col_symbol, *col_grid)
     show_text = max(n_rows, n_cols) <= 20
+    # room above the matrix for the title and the column labels (turned: as long as the longest label)
+    top = 2 * fonts.title + int(0.62 * px(10) * max(len(c) for c in cols)) + 12
+    cell = max(10, min(px(34), int(px(560) / max(n_rows, n_cols))))
+    height = height or int(cell * n_rows + top + 40)
+    # the values at 11 px beside other figures; on a projector at its value font (18 px at 1280x720), both only as
+    # large as the cells the height leaves allow
+    rows_cell = (height - top - 10) / n_rows
+    value_font = min(fonts.value if fonts.value > FONTS.value else px(11), max(8, int(0.55 * rows_cell)))
     text = [[format_number(v, 3) if v != 0 else "" for v in row] for row in matrix] if show_text else None
     fig = go.Figure(go.Heatmap(
         z=matrix, x=cols, y=rows, zmin=-limit, zmax=limit, colorscale=DIVERGING, showscale=False, xgap=1, ygap=1,
-        text=text, texttemplate="%{text}" if show_text else None, textfont=dict(size=11, family=FONT_FAMILY),
+        text=text, texttemplate="%{text}" if show_text else None, textfont=dict(size=value_font, family=FONT_FAMILY),
         hovertemplate=f"row %{{y}}, column %{{x}}: %{{z}}<extra>{title}</extra>"))
     for index, axis in ((highlight_row, "y"), (highlight_col, "x")):
         if index is None:
@@ -367,14 +404,13 @@ def matrix_figure(matrix: np.ndarray, row_grid: tuple[int, int], col_grid: tuple
         else:
             box.update(y0=-0.5, y1=n_rows - 0.5, x0=index - 0.5, x1=index + 0.5)
         fig.add_shape(**box)
-    cell = max(10, min(34, int(560 / max(n_rows, n_cols))))
-    fig.update_xaxes(side="top", tickangle=-90, tickfont=dict(size=10), showgrid=False, constrain="domain",
+    fig.update_xaxes(side="top", tickangle=-90, tickfont=dict(size=px(10)), showgrid=False, constrain="domain",
                      dtick=1 if n_cols <= 40 else None)
-    fig.update_yaxes(autorange="reversed", tickfont=dict(size=10), showgrid=False, scaleanchor="x", constrain="domain",
+    fig.update_yaxes(autorange="reversed", tickfont=dict(size=px(10)), showgrid=False, scaleanchor="x", constrain="domain",
                      dtick=1 if n_rows <= 40 else None)
-    fig.update_layout(title=dict(text=title, font=dict(size=16), x=0, xanchor="left", y=0.995, yanchor="top"),
-                      height=height or int(cell * n_rows + 150), margin=dict(l=10, r=10, t=110, b=10),
-                      plot_bgcolor="white", font=FONT)
+    fig.update_layout(title=dict(text=title, font=dict(size=fonts.title), x=0, xanchor="left", y=0.995, yanchor="top"),
+                      height=height, margin=dict(l=10, r=10, t=top, b=10),
+                      plot_bgcolor="white", font=_font(fonts))
     return fig
 
 
@@ -384,7 +420,7 @@ GRAY = [[0.0, "#000000"], [1.0, "#FFFFFF"]]
 
 
 def images_figure(images: dict[str, np.ndarray], scales: dict[str, float] | None = None, *, value_range=(0.0, 255.0),
-                  height: int = 360) -> go.Figure:
+                  height: int = 360, fonts: Fonts = FONTS) -> go.Figure:
     """Grey images side by side on one shared, zoomable coordinate system (zoom one, all follow); `scales` draws
     a smaller image at that many output pixels per pixel so all cover the same area. Pixels stay square and sharp."""
     from plotly.subplots import make_subplots
@@ -402,7 +438,7 @@ def images_figure(images: dict[str, np.ndarray], scales: dict[str, float] | None
     fig.update_xaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False, constrain="domain")
     fig.update_yaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False, autorange="reversed",
                      scaleanchor="x", constrain="domain", constraintoward="top")
-    fig.update_layout(height=height, margin=dict(l=5, r=5, t=30, b=5), font=FONT, plot_bgcolor="white",
-                      uirevision="checkerboard")
-    fig.update_annotations(font_size=15)
+    fig.update_layout(height=height, margin=dict(l=5, r=5, t=_grown(fonts)(30), b=5), font=_font(fonts),
+                      plot_bgcolor="white", uirevision="checkerboard")
+    fig.update_annotations(font_size=_grown(fonts)(15))
     return fig

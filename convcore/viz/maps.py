@@ -15,7 +15,8 @@ __all__ = ["overlap_figure", "step_for_cell", "input_cell_for"]
 
 
 def overlap_figure(counts: np.ndarray, *, max_width: int = 900, max_height: int = 540,
-                   title: str = "kernel taps landing on each output cell", caption: str | None = None) -> go.Figure:
+                   title: str = "kernel taps landing on each output cell", caption: str | None = None,
+                   fonts: P.Fonts = P.FONTS) -> go.Figure:
     """The overlap count map (overlap_counts(...)): a sequential colour per count, counts printed.
 
     Uneven counts under a uniform input are the checkerboard. The caption (default: the range of counts) is
@@ -25,7 +26,7 @@ def overlap_figure(counts: np.ndarray, *, max_width: int = 900, max_height: int 
     if counts.ndim != 2 or counts.size == 0:
         raise ValueError(f"overlap counts must be a non-empty 2-D array, got shape {counts.shape}")
     h, w = counts.shape
-    board = layout_board([Slot("overlap", title, h, w)], max_width, max_height, bottom=34)
+    board = layout_board([Slot("overlap", title, h, w)], max_width, max_height, bottom=fonts.px(34), fonts=fonts)
     rr, cc = np.divmod(np.arange(h * w), w)
     v = counts.ravel()
     limit = float(max(v.max(), 1))
@@ -35,8 +36,8 @@ def overlap_figure(counts: np.ndarray, *, max_width: int = 900, max_height: int 
     lo, hi = int(v.min()), int(v.max())
     if caption is None:
         caption = f"every output cell gets {hi} taps" if lo == hi else f"{lo} to {hi} kernel taps per output cell"
-    note = text_trace([10], [board.bottom_y + 17], [caption], size=P.EQUATION_FONT, colour=P.TEXT, position="middle right",
-                      name="caption")
+    note = text_trace([10], [board.bottom_y + fonts.px(17)], [caption], size=fonts.equation, colour=P.TEXT,
+                      position="middle right", name="caption")
     return build_figure([cells, *label_traces(board), note], max(board.width, 420), board.height,
                         meta={"view": "overlap", "grids": ["overlap"], "min": lo, "max": hi})
 

@@ -6,17 +6,21 @@ from convcore import ui
 from convcore.teaching.codegen import layer_expr
 from convcore.teaching.concepts import common_divisors, conv_cost, separable_vs_full
 from convcore.teaching.trace import channel_map
+from convcore.ui import present
 from convcore.ui.export import figure_downloads
 from convcore.viz.concepts import channel_figure, counts_figure
 
 P = "grp"
 OPS = {"Conv2d": False, "ConvTranspose2d": True}
+FIGURES = ("Channels", "Separable vs full")  # presentation mode shows one at a time
+CONTROLS = 250  # page pixels of the controls above the figure (measured in Chromium)
+MULT_CONTROL = 92  # the depth multiplier's own control above the counts
 
-st.title("Groups and depthwise convolution")
-st.caption(
+presenting = present.page_header(
+    P, "Groups and depthwise convolution",
     "groups splits the channels into independent blocks: group g's output channels only read group g's input "
-    "channels. groups=1 connects everything; groups = in_channels is depthwise (one filter per channel)."
-)
+    "channels. groups=1 connects everything; groups = in_channels is depthwise (one filter per channel).",
+    figures=FIGURES)
 
 top = st.columns([1.3, 1, 1, 2.2])
 with top[0]:
@@ -40,6 +44,32 @@ focus = ui.choice(P, "focus", "highlight an output channel", options_out, "all",
                   format_func=str)
 highlight = None if focus == "all" else int(focus)
 ui.show_url_notes()
+
+
+def mult_choice() -> int:
+    with st.columns([1, 2])[0]:
+        mult = ui.int_input(P, "mult", "depth multiplier (depthwise outputs per input channel)", 1, 4, 1)
+    ui.show_url_notes()
+    return mult
+
+
+def separable_counts(cmp, **size):
+    return counts_figure(["full", "depthwise", "pointwise", "separable"],
+                         [cmp.full.params, cmp.depthwise.params, cmp.pointwise.params, cmp.separable_params],
+                         [cmp.full.macs, cmp.depthwise.macs, cmp.pointwise.macs, cmp.separable_macs], **size)
+
+
+if presenting:  # the picked figure, as large as the screen allows, and nothing else
+    room = present.screen().figure_size(CONTROLS, step_buttons=False)
+    if present.shown(P, "Channels"):
+        figure = channel_figure(cmap, groups, transposed, highlight, height=room["max_height"], fonts=room["fonts"])
+        st.plotly_chart(figure, key=f"{P}_channels", config={"displayModeBar": False})
+    else:
+        cmp = ui.run_engine(separable_vs_full, cin, cout, k, size, stride, padding, 1, mult_choice())
+        if cmp is not None:
+            figure = separable_counts(cmp, height=room["max_height"] - MULT_CONTROL, fonts=room["fonts"])
+            st.plotly_chart(figure, key=f"{P}_bars", config={"displayModeBar": False})
+    st.stop()
 
 figure = channel_figure(cmap, groups, transposed, highlight)
 st.plotly_chart(figure, key=f"{P}_channels", config={"displayModeBar": False})
@@ -92,10 +122,7 @@ st.caption(
     "MobileNet's block: a depthwise k x k convolution (groups = in_channels, spatial mixing only) followed by a "
     "1 x 1 pointwise convolution (channel mixing only). Same input and output shapes as one full k x k Conv2d."
 )
-mult_box = st.columns([1, 2])[0]
-with mult_box:
-    mult = ui.int_input(P, "mult", "depth multiplier (depthwise outputs per input channel)", 1, 4, 1)
-ui.show_url_notes()
+mult = mult_choice()
 cmp = ui.run_engine(separable_vs_full, cin, cout, k, size, stride, padding, 1, mult)
 if cmp is None:
     st.stop()
@@ -127,9 +154,7 @@ with left:
         f"{1 / (1 / cout + 1 / (k * k)):.2f}."
     )
 with right:
-    figure = counts_figure(["full", "depthwise", "pointwise", "separable"],
-                           [cmp.full.params, cmp.depthwise.params, cmp.pointwise.params, cmp.separable_params],
-                           [cmp.full.macs, cmp.depthwise.macs, cmp.pointwise.macs, cmp.separable_macs])
+    figure = separable_counts(cmp)
     st.plotly_chart(figure, key=f"{P}_bars", config={"displayModeBar": False})
     figure_downloads(figure, f"{P}_bars_export", f"separable-vs-full-{cin}-{cout}-k{k}", columns=(1, 1, 2))
 with st.expander("PyTorch code for both", icon=":material/code:"):

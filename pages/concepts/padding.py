@@ -6,6 +6,7 @@ import streamlit as st
 from convcore import Conv2d, ui
 from convcore.teaching.concepts import PADDING_MODES, padding_views
 from convcore.params import normalise_padding
+from convcore.ui import present
 from convcore.ui.export import figure_downloads
 from convcore.ui.values import named_values
 from convcore.viz.concepts import grids_figure, padding_figure
@@ -13,13 +14,14 @@ from convcore.viz.grids import clicked_cell
 
 P = "pad"
 CHART = f"{P}_chart"
+FIGURES = ("Padding modes", "Convolution outputs")  # presentation mode shows one at a time
+CONTROLS = 188  # page pixels of the two rows of controls above the figure (measured in Chromium)
 
-st.title("Padding modes")
-st.caption(
+presenting = present.page_header(
+    P, "Padding modes",
     "Conv2d pads its input before sliding the window. padding_mode decides what the new cells hold: zeros, a "
     "mirror image without the edge (reflect), the edge repeated (replicate), or the opposite side wrapped round "
-    "(circular). Click any padded cell to see which input cell it copies in each mode."
-)
+    "(circular). Click any padded cell to see which input cell it copies in each mode.", figures=FIGURES)
 
 
 def _pick_from_chart() -> None:
@@ -75,6 +77,42 @@ ui.show_url_notes()
 x = named_values("ramp" if values_kind == "ramp" else "random integers", (h, w), seed=0).astype(np.float64)
 views = padding_views(x, pads)
 
+
+def mode_outputs() -> tuple[dict, list[str]]:
+    """Each mode's Conv2d output with a box-average kernel (None where torch refuses it), and the refusals."""
+    outputs, problems = {}, []
+    for mode in PADDING_MODES:
+        if views[mode].error:
+            outputs[mode] = None
+            continue
+        try:
+            layer = Conv2d(1, 1, (kh, kw), 1, padding, dilation, 1, False, mode, dtype=np.float64)
+            layer.weight = np.full((1, 1, kh, kw), 1 / (kh * kw))
+            outputs[mode] = layer(x[None, None])[0, 0]
+        except (ValueError, TypeError) as err:
+            outputs[mode] = None
+            problems.append(f"{mode}: {err}")
+    return outputs, problems
+
+
+def outputs_figure(outputs: dict, **size):
+    titles = {m: m if outputs[m] is not None else f"{m}: not computed" for m in outputs}
+    return grids_figure(outputs, titles=titles, decimals=1, **size)
+
+
+if presenting:  # the picked figure, as large as the screen allows, and nothing else
+    room = present.screen().figure_size(CONTROLS, step_buttons=False)
+    if present.shown(P, "Padding modes"):
+        figure = padding_figure(x, views, (row, col), **room, one_row=True)
+        st.plotly_chart(figure, key=CHART, on_select=_pick_from_chart, selection_mode="points", width="content",
+                        config={"displayModeBar": False})
+    else:
+        outputs, _ = mode_outputs()
+        if any(v is not None for v in outputs.values()):
+            st.plotly_chart(outputs_figure(outputs, **room), key=f"{P}_outputs", width="content",
+                            config={"displayModeBar": False})
+    st.stop()
+
 if kind == "same":
     total_h, total_w = dilation * (kh - 1), dilation * (kw - 1)
     extra = " (odd, so the extra row/column goes to the bottom/right, as in torch)" if (total_h % 2 or total_w % 2) else ""
@@ -123,22 +161,10 @@ st.caption(
     "kernel (every weight 1/(kH*kW)), run by the engine. Only the border differs: zeros pull it towards 0, "
     "reflect and replicate keep it close to the nearby values, circular mixes in the opposite side."
 )
-outputs, problems = {}, []
-for mode in PADDING_MODES:
-    if views[mode].error:
-        outputs[mode] = None
-        continue
-    try:
-        layer = Conv2d(1, 1, (kh, kw), 1, padding, dilation, 1, False, mode, dtype=np.float64)
-        layer.weight = np.full((1, 1, kh, kw), 1 / (kh * kw))
-        outputs[mode] = layer(x[None, None])[0, 0]
-    except (ValueError, TypeError) as err:
-        outputs[mode] = None
-        problems.append(f"{mode}: {err}")
+outputs, problems = mode_outputs()
 for problem in problems:
     st.error(f"PyTorch would reject this convolution: {problem}", icon=":material/block:")
 if any(v is not None for v in outputs.values()):
-    titles = {m: m if outputs[m] is not None else f"{m}: not computed" for m in outputs}
-    figure = grids_figure(outputs, titles=titles, decimals=1, max_height=420)
+    figure = outputs_figure(outputs, max_height=420)
     st.plotly_chart(figure, key=f"{P}_outputs", width="content", config={"displayModeBar": False})
     figure_downloads(figure, f"{P}_outputs_export", "padding-mode-outputs")

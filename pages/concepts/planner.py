@@ -17,6 +17,7 @@ from convcore.teaching.planner import (
 )
 from convcore.teaching.chain import lab_text
 from convcore.shapes import transpose_output_range
+from convcore.ui import present
 from convcore.ui.export import figure_downloads
 from convcore.viz.concepts import chain_figure
 
@@ -31,14 +32,16 @@ EXAMPLES = {
 }
 DEFAULT_SHAPE, DEFAULT_TEXT = EXAMPLES["MNIST autoencoder: 28 -> 7 -> 25 (misses)"]
 ACTIVATIONS = ["ReLU", "LeakyReLU", "GELU", "SiLU", "Tanh", "none"]
+# page pixels above the chain figure in presentation mode (measured in Chromium): the input shape row, and the
+# layer table's header, add-row line and frame; each layer's row
+CONTROLS, TABLE_ROW = 182, 35
 
-st.title("Shape planner")
-st.caption(
+presenting = present.page_header(
+    P, "Shape planner",
     "Build an encoder and a decoder from Conv2d and ConvTranspose2d layers. Every shape below is computed by the "
     "engine itself. Each ConvTranspose2d is paired with the Conv2d it mirrors (innermost first, like a U-Net's skip "
     "connections) and should give back the shape that Conv2d received; the planner finds where it does not, and "
-    "solves for the padding and output_padding that fix it."
-)
+    "solves for the padding and output_padding that fix it.")
 
 
 def _set_chain(shape, layers) -> None:
@@ -106,8 +109,9 @@ column_config = {
     "groups": st.column_config.NumberColumn("groups", min_value=1, step=1, width=65,
                                             help="1 if empty; must divide both channel counts"),
 }
-st.markdown("**Layers**, first to last (edit a cell by double-clicking it; add a row with the + below the table, "
-            "delete one by selecting it at the left and pressing Delete)")
+if not presenting:
+    st.markdown("**Layers**, first to last (edit a cell by double-clicking it; add a row with the + below the table, "
+                "delete one by selecting it at the left and pressing Delete)")
 rows = st.data_editor(base, num_rows="dynamic", column_config=column_config, column_order=CELL_FIELDS, key=key,
                       width="stretch", hide_index=True)
 st.session_state[f"{P}_rows"] = rows
@@ -129,6 +133,11 @@ if not layers:
     st.stop()
 
 plan = plan_chain((c, h, w), layers)
+if presenting:  # the table and the chain, as tall as the screen allows
+    room = present.screen().figure_size(CONTROLS + TABLE_ROW * len(rows), step_buttons=False)
+    st.plotly_chart(chain_figure(plan, height=room["max_height"], fonts=room["fonts"]), key=f"{P}_chart",
+                    config={"displayModeBar": False})
+    st.stop()
 figure = chain_figure(plan)
 st.plotly_chart(figure, key=f"{P}_chart", config={"displayModeBar": False})
 figure_downloads(figure, f"{P}_chart_export", "shape-plan")
