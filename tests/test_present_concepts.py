@@ -43,7 +43,8 @@ def test_a_concept_page_presents_one_figure_at_the_projectors_size_without_its_t
     at = app_test(f"pages/concepts/{page}.py", query)
     assert not at.exception, [e.value for e in at.exception]
     assert texts(at) == []  # no title, caption, explanation or table of numbers
-    assert not at.get("download_button") and not at.get("expander") or page == "groups-depthwise"  # its control box
+    assert not at.get("download_button")
+    assert not at.get("expander") or page == "groups-depthwise"  # its box of kernel and input size is a control
     shown = charts(at)
     assert sorted(shown) == sorted(keys)
     room = present.SCREENS[screen]

@@ -248,8 +248,9 @@ _KEYBOARD = """<div data-cs-keyboard="%s" hidden></div><script>
       gd.__csKeys = (gd.__csKeys || Promise.resolve()).then(() => settled(gd)).then(() => {
         const label = gd.__csPlaying ? 'Pause' : 'Play';
         gd.__csPlaying = !gd.__csPlaying;  // now: a second space before Plotly's first frame event pauses
-        press(button(gd, label));
-      });
+        const pressed = button(gd, label);
+        if (pressed) press(pressed);
+      }).catch(() => {});  // a failed press must not stop the keys that follow
       return;
     }
     const toggle = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stCheckbox"]')]
