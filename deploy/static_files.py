@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.metadata
+import importlib.util
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-import streamlit
-
-SOURCE = Path(streamlit.__file__).resolve().parent / "static"  # what `streamlit run` serves at /
+# What `streamlit run` serves at /, found without importing Streamlit into the supervisor (a second or so, ~50 MB).
+SOURCE = Path(importlib.util.find_spec("streamlit").origin).resolve().parent / "static"
 COMPRESSIBLE = {".js", ".css", ".svg", ".json", ".ttf", ".map", ".txt", ".html"}
 MIN_BYTES = 1024  # nginx's gzip_min_length: smaller files are not worth a header
 
@@ -28,7 +29,7 @@ def cache_home() -> Path:
 def mirror_name(source: Path = SOURCE) -> str:
     """Names the mirror after the Streamlit build it copies (its version and its index.html, which names every bundle)."""
     digest = hashlib.sha256((source / "index.html").read_bytes()).hexdigest()[:12]
-    return f"streamlit-{streamlit.__version__}-static-{digest}"
+    return f"streamlit-{importlib.metadata.version('streamlit')}-static-{digest}"
 
 
 def precompressed(source: Path = SOURCE, cache: Path | None = None) -> Path:
