@@ -196,7 +196,7 @@ def run_case_cpu(case: Case, calls: int, bias: bool = False) -> dict:
     _, _, _, ours, theirs = case_calls(case, bias)
     saved = parallel.WORKERS, torch.get_num_threads()
     parallel.WORKERS = 1
-    torch.set_num_threads(1)
+    torch.set_num_threads(1)  # (main sets it before torch's first call)
     times = {"convcore": [], "torch": []}
     try:
         with blas.single_threaded(), torch.no_grad():
@@ -314,8 +314,8 @@ def main(argv=None) -> None:
     parser.add_argument("--cpu", action="store_true", help="the work ratio instead: one thread each, CPU time per "
                         "call (run_case_cpu; --repeat calls each, 30 by default), robust to other processes' load")
     args = parser.parse_args(argv)
-    torch.set_num_threads(2)
-    print(environment(), flush=True)
+    torch.set_num_threads(1 if args.cpu else 2)  # (before torch's first call: its one-thread calls ran ~10% slower
+    print(environment(), flush=True)             #  after a call on two threads)
     print(f"start: {load()}", flush=True)
     results = []
     for case in CASES:
