@@ -1,13 +1,14 @@
 """Run by hand: where the real server spends a control change to a new configuration (cProfile inside the server).
 
-    python benchmarks/profile_server.py [--changes 40] [--top 30] [--kind new|step]
+    python benchmarks/profile_server.py [--changes 40] [--top 30] [--kind new|step] [--only REGEX] [--callers F ..]
 
 Starts the app on a free loopback port under cProfile (every script run profiled on its own thread, the main
 thread's event loop too: protobuf, websocket writes; timed by each thread's own CPU clock, so waits for the GIL
-and for I/O do not count), has one simulated student (st_client.py) walk through
-configurations of the 5x5 Conv2d lesson that the server has not built (padding x kernel width, as load_test.py's
-"new config" phase) or press the next step, stops the server and prints the cumulative and own-time tables of the
-script runs, then the event loop's own-time table, all per interaction.
+and for I/O do not count), has one simulated student (st_client.py) walk through configurations of the 5x5 Conv2d
+lesson that the server has not built (padding x kernel width, as load_test.py's "new config" phase) or press the
+next step, stops the server and prints the cumulative and own-time tables of the script runs, then the event
+loop's own-time table. The profiler's overhead grows with the number of calls: read the tables as shares, and take
+times from load_test.py --scenario cpu.
 """
 from __future__ import annotations
 
@@ -120,6 +121,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--kind", choices=("new", "step"), default="new")
     parser.add_argument("--callers", nargs="*", default=[], help="also print who calls these functions (regexes)")
+    parser.add_argument("--only", default="", help="restrict the tables to functions matching this regex")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "prof")
@@ -132,12 +134,13 @@ def main() -> None:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        print(f"{made} interactions ({args.kind}); load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
+        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+        print(f"{made} interactions ({args.kind}); load average {load}")
         script = pstats.Stats(out + ".script")
         print(f"\n== script runs: {script.total_tt * 1000 / made:.1f} ms per interaction (profiled, includes the "
               f"warm-up's runs)")
-        script.sort_stats("cumulative").print_stats(args.top)
-        script.sort_stats("tottime").print_stats(args.top)
+        script.sort_stats("cumulative").print_stats(args.only, args.top)
+        script.sort_stats("tottime").print_stats(args.only, args.top)
         for name in args.callers:
             script.print_callers(name)
         loop = pstats.Stats(out + ".loop")
