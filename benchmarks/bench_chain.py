@@ -4,8 +4,8 @@
 2. The prefix cache: editing the last layer of a chain recomputes only that layer (median time vs the whole chain).
 3. Peak extra memory of a 12 MP (4000 x 3000) RGB photo through a 4-layer chain with the lab's byte-bounded cache
    (in a fresh subprocess: peak RSS minus the RSS once the image is loaded).
-4. RSS over N image switches (different 2 MP photos through the same 4-layer chain and the shared cache): the process
-   must level off at the cache's bound instead of growing.
+4. RSS over N image switches (different 2 MP photos through the same 4-layer chain and the shared cache, each step's
+   summary made as the page makes it): the process must level off at the cache's bound instead of growing.
 The load average is printed: the machine is shared.
 """
 from __future__ import annotations
@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from convcore.images import imaging  # noqa: E402
-from convcore.teaching.chain import PrefixCache, parse_chain, run_chain  # noqa: E402
+from convcore.teaching.chain import PrefixCache, chain_text, parse_chain, run_chain  # noqa: E402
+from convcore.ui import chain as ui_chain  # noqa: E402
 
 CHAINS = {
     "per-channel: gaussian 5, ReLU-free sobel, stride-2 down, bilinear up":
@@ -34,7 +35,7 @@ CHAINS = {
         "C3k3s2p1g3~box blur.C3k3s2p1g3~box blur.T3k3s2p1o1g3~box blur.T3k3s2p1o1g3~box blur",
     "mixing 3 -> 8 -> 8 -> 8 -> 3, ReLU between": "C8k3p1~r0.R.C8k3p1~r1.R.C8k3p1~r2.R.C3k3p1~r3",
 }
-CACHE_BYTES = 640 * 2**20  # as convcore/ui/chain.py
+CACHE_BYTES = ui_chain.CACHE_BYTES
 
 
 def rss_mb() -> float:
@@ -129,8 +130,10 @@ def main() -> None:
     samples = []
     for i in range(args.switches):
         image = photo(1200, 1600, seed=i)
-        run_chain(steps, image, f"image {i}", cache)
-        del image
+        outputs = run_chain(steps, image, f"image {i}", cache)
+        for j, out in enumerate(outputs):  # as the page: each step's summary (kept in its own cache, 48 entries)
+            ui_chain.summary(f"image {i}", chain_text(steps[: j + 1]), out)
+        del image, outputs, out
         samples.append(rss_mb())
     print(f"\nRSS over {args.switches} image switches (1600 x 1200 RGB, 4-layer chain, shared cache bounded at "
           f"{CACHE_BYTES / 2**20:.0f} MB): after 1: {samples[0]:.0f} MB, after 10: {samples[min(9, len(samples) - 1)]:.0f}"

@@ -199,3 +199,23 @@ def test_the_image_labs_layer_continues_as_a_chain():
     assert len(steps) == 1 and steps[0].layer.groups == 3 and steps[0].weights.startswith("v")
     chain = open_lab(query["chain_steps"], chain_chan="RGB", chain_sample="coffee")
     assert not chain.error and len(step_titles(chain)) == 1
+
+
+def test_a_step_summary_keeps_no_reference_to_the_full_output():
+    """The summaries (48 kept) hold display copies and statistics only: the full outputs live in the prefix cache,
+    whose byte bound would mean nothing if a summary kept an evicted 144 MB output alive."""
+    import gc
+    import weakref
+
+    from convcore.ui import chain as ui_chain
+
+    out = np.random.default_rng(0).normal(100, 50, (3, 600, 900)).astype(np.float32)
+    shown = ui_chain.summary("summary-test", "C3k3p1g3~box blur", out)
+    assert shown.shape == out.shape and shown.display.shape == (3, 341, 512)
+    assert (shown.low, shown.high) == (float(out.min()), float(out.max()))
+    assert shown.histogram.counts.sum() == 3 * out[0].size
+    assert shown.value_range("min-max") == (shown.low, shown.high)
+    gone = weakref.ref(out)
+    del out
+    gc.collect()
+    assert gone() is None

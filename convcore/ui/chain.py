@@ -28,7 +28,7 @@ from ..viz import images as figures
 from . import lab
 from .url_state import note_bad_url_value, set_url_value
 
-__all__ = ["CACHE_BYTES", "prefix_cache", "Result", "set_chain", "move", "step_table", "read_rows", "run", "summary",
+__all__ = ["CACHE_BYTES", "prefix_cache", "Result", "StepSummary", "set_chain", "move", "step_table", "read_rows", "run", "summary",
            "grid", "step_figure", "step_text", "start_b", "compare"]
 
 CACHE_BYTES = 640 * 2**20  # four 12 MP RGB float32 outputs (144 MB each) fit; peak memory stays under 1 GB
@@ -133,11 +133,30 @@ def run(steps, x: np.ndarray, input_key: str) -> Result:
     return Result(good, outputs, error)
 
 
+@dataclass(frozen=True)
+class StepSummary:
+    """What the page shows of a step's output: its display copy, shape, range and histogram, without the output.
+
+    The output itself stays in the prefix cache only, which is bounded in bytes: a summary holding it would keep up to
+    48 full-size outputs (48 x 144 MB at 12 MP) alive past that bound.
+    """
+
+    display: np.ndarray
+    scale: float
+    shape: tuple
+    low: float
+    high: float
+    histogram: lab.Histogram
+
+    def value_range(self, mode: str) -> tuple[float, float]:
+        return lab.value_range(self, mode)
+
+
 @st.cache_resource(max_entries=48, show_spinner=False)
-def summary(input_key: str, prefix_text: str, _out: np.ndarray) -> lab.LabResult:
+def summary(input_key: str, prefix_text: str, _out: np.ndarray) -> StepSummary:
     """A step output's display copy, range and histogram (lab.summarise), kept while its prefix is unchanged."""
-    display, scale = imaging.display_copy(_out)
-    return lab.LabResult(_out, display, scale)
+    full = lab.summarise(_out)
+    return StepSummary(full.display, full.scale, tuple(_out.shape), full.low, full.high, full.histogram)
 
 
 def grid(values: np.ndarray, limit: int = GRID_MAX) -> tuple[np.ndarray, int, int]:
@@ -155,7 +174,7 @@ def grid(values: np.ndarray, limit: int = GRID_MAX) -> tuple[np.ndarray, int, in
     return tiled, cols, rows
 
 
-def step_figure(result: lab.LabResult, mode: str, label: str):
+def step_figure(result: StepSummary, mode: str, label: str):
     """One step's picture: the image for 1 or 3 channels, else its feature maps in a grid sharing one scale."""
     value_range = result.value_range(mode)
     shown = result.display
@@ -164,13 +183,13 @@ def step_figure(result: lab.LabResult, mode: str, label: str):
         tiled, cols, rows = grid(shown)
         low = value_range[0]
         shown = np.where(np.isnan(tiled), np.float32(low), tiled)
-        extra = f" (first {GRID_MAX})" if result.output.shape[0] > GRID_MAX else ""
-        label = f"{label}: {min(result.output.shape[0], GRID_MAX)} feature maps{extra}, {cols} x {rows} grid"
+        extra = f" (first {GRID_MAX})" if result.shape[0] > GRID_MAX else ""
+        label = f"{label}: {min(result.shape[0], GRID_MAX)} feature maps{extra}, {cols} x {rows} grid"
     panels = figures.output_panels(shown, mode, value_range, scale, (0, 0), label)
     return figures.compose(panels, figures.aspect_of(shown))
 
 
-def step_text(step, index: int, in_shape, out: np.ndarray, result: lab.LabResult) -> str:
+def step_text(step, index: int, in_shape, out: np.ndarray, result: StepSummary) -> str:
     name = f"{step.layer.kind} ({chain_text([step])})" if isinstance(step, LayerStep) else step.name
     return (f"**Step {index + 1}: {name}** · `{tuple(in_shape)} -> {tuple(out.shape)}` · values "
             f"{result.low:.4g} to {result.high:.4g}")
@@ -236,7 +255,7 @@ def compare(prefix: str, a_steps, a_outputs, x: np.ndarray, input_key: str, mode
         st.caption("Steps that differ: " + "; ".join(changed))
 
 
-def _shown(result: lab.LabResult) -> np.ndarray:
+def _shown(result: StepSummary) -> np.ndarray:
     """The display copy, or its feature maps in a grid when it has other than 1 or 3 channels."""
     if result.display.shape[0] in (1, 3):
         return result.display

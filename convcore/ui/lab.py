@@ -45,6 +45,7 @@ __all__ = [
     "decode",
     "working_input",
     "summarise",
+    "value_range",
     "run_layer",
     "input_panels",
     "flat_response",
@@ -141,11 +142,16 @@ class LabResult:
 
     def value_range(self, mode: str) -> tuple[float, float]:
         """What the display mode maps to the ends of its scale for this output (clip and absolute need no statistics)."""
-        if mode == "diverging":
-            return imaging.range_for(mode, self.low, self.high, self.histogram.spread)
-        if mode == "min-max":
-            return imaging.range_for(mode, self.low, self.high)
-        return imaging.range_for(mode, 0.0, 255.0)
+        return value_range(self, mode)
+
+
+def value_range(stats, mode: str) -> tuple[float, float]:
+    """The display mode's scale ends for anything with low, high and histogram (read only when the mode needs them)."""
+    if mode == "diverging":
+        return imaging.range_for(mode, stats.low, stats.high, stats.histogram.spread)
+    if mode == "min-max":
+        return imaging.range_for(mode, stats.low, stats.high)
+    return imaging.range_for(mode, 0.0, 255.0)
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
