@@ -88,6 +88,18 @@ def test_adding_a_step():
     assert at.query_params["chain_steps"] == "C1k5p2~gaussian@1.C1k3p1~sobel x.A.S0.5o10"
 
 
+def test_an_empty_chain_keeps_the_tables_columns_and_builds_from_added_rows():
+    at = open_lab("")
+    assert [i.value for i in at.info] == ["The chain is empty: add a row to the table or choose a preset."]
+    assert not step_titles(at)
+    edit(at, added=[{"step": "Conv2d", "out_channels": 2, "kernel_size": "3", "padding": "1", "weights": "box blur"},
+                    {"step": "ReLU"}])
+    assert at.query_params["chain_steps"] == "C2k3p1~box blur.R"
+    titles = step_titles(at)
+    assert len(titles) == 2 and "(1, 64, 64) -> (2, 64, 64)" in titles[0] and "ReLU" in titles[1]
+    assert not at.error
+
+
 def test_editing_a_layer_changes_its_output_and_the_url():
     at = open_lab()
     before = step_spec(at, 1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from ..images import imaging
@@ -105,10 +106,19 @@ def step_table(prefix: str, default: str) -> list[dict]:
                 steps = parse_chain(default)
             ss[f"{prefix}_rows"] = [cells_from_step(s) for s in steps]
         ss[f"{prefix}_base"] = ss[f"{prefix}_rows"]
-    rows = st.data_editor(ss[f"{prefix}_base"], num_rows="dynamic", column_config=_column_config(),
+    base = ss[f"{prefix}_base"]
+    rows = st.data_editor(base if base else _empty_table(), num_rows="dynamic", column_config=_column_config(),
                           column_order=STEP_FIELDS, key=key, width="stretch", hide_index=True)
+    if isinstance(rows, pd.DataFrame):  # from the empty table: rows as dicts, empty cells as None
+        rows = [{k: None if pd.isna(v) else v for k, v in row.items()} for row in rows.to_dict("records")]
     ss[f"{prefix}_rows"] = rows
     return rows
+
+
+def _empty_table() -> pd.DataFrame:
+    """No steps yet: the table still needs its columns (an empty list of rows has none) so rows can be added."""
+    numbers = ("out_channels", "groups")  # NumberColumns: float (NaN when empty); text columns: object
+    return pd.DataFrame({name: pd.Series(dtype="float64" if name in numbers else "object") for name in STEP_FIELDS})
 
 
 def read_rows(rows: list[dict], limit: int) -> tuple[list, ChainError | None]:
