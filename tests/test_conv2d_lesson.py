@@ -35,6 +35,8 @@ def test_defaults_show_the_window_at_step_0_with_the_engines_numbers(app_test):
     assert_frames_list_every_trace(figure(at))
     title, lines = arithmetic(at)
     assert title == "Output cell (0, 0), step 0 of 24"
+    # the step line above the figure counts the same way as the arithmetic's title (last step 24, not 25 steps)
+    assert any(m.value.startswith("**Step 0") and "(of 24)" in m.value for m in at.markdown)
     assert check_arithmetic(at, DEFAULT) == (0, 0, 0, 0)
     assert not dict(at.query_params)  # defaults keep the link clean
 

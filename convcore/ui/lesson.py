@@ -150,7 +150,7 @@ def step_controls(prefix: str, n_steps: int, label_of: Callable[[int], str], nam
                              on_change=_from_slider, args=(prefix, name), label_visibility="collapsed")
         else:
             where = "in the figure" if present.active() else "below"
-            st.markdown(f"**Step {label_of(step)}** (of {n_steps}): its arithmetic is {where}; space plays, ← → step")
+            st.markdown(f"**Step {label_of(step)}** (of {last}): its arithmetic is {where}; space plays, ← → step")
     return step
 
 
