@@ -3,9 +3,10 @@
 Targets from the issue: a 12-megapixel photo with a 3x3 per-channel kernel from upload to result on screen in
 under 1.5 s; a 31x31 kernel on 1 megapixel in under 1 s.
 
-1. Server side, step by step, on a 12 MP JPEG made from a bundled sample (4000 x 3000): decode, convert, the layer,
-   the summary (the display copy; range and histogram come after the figure), the figure (picture panels + hover
-   layers, serialised as Streamlit does). Every step runs uncached, as for a new upload.
+1. Server side, step by step as the page runs them, on a 12 MP JPEG made from a bundled sample (4000 x 3000):
+   decode; float32 (C, H, W) and its display copy; the layer and its display copy; the figure (picture panels +
+   hover layers, serialised as Streamlit does); then the range and histogram shown below it. Every step runs
+   uncached, as for a new upload; wall time and the process's CPU time (all threads: what the load cannot inflate).
 2. A 31x31 kernel on 1000 x 1000, for each channel mode ('same' padding; the engine picks its FFT path).
 3. --browser (or --browser-only): the real app in headless Chromium; upload fresh 12 MP JPEGs, replacing the last
    one (two script runs start: Streamlit reruns when the old file goes, then when the new one has arrived; the
@@ -13,9 +14,11 @@ under 1.5 s; a 31x31 kernel on 1 megapixel in under 1 s.
    just before the file is set on the uploader's input to the output picture drawn (in the page: the picture of the
    figure titled with this upload's output shape is in the DOM, decoded, and two animation frames have passed).
    Includes the upload over HTTP, both script runs, the websocket transfer and the browser drawing the figure.
+   Each upload is split by the page's own clock (websocket message arrivals, the upload request's resource timing):
+   file set -> upload request, the HTTP upload, -> the script run that shows it starts, -> the "Image W x H" text
+   (decoded and converted), -> the figure's message (layer, pictures, figure sent), -> drawn (browser).
    The time until the whole page is idle (histogram, downloads, code below) is printed too.
-Wall-clock medians (the engine's FFT uses threads, so CPU time would over-count); the load average is printed
-because the machine is shared.
+Wall-clock medians; the load average is printed because the machine is shared.
 """
 from __future__ import annotations
 
