@@ -137,7 +137,9 @@ class Cluster:
             self.nginx = subprocess.Popen(
                 [NGINX, "-p", str(self.workdir), "-c", str(self.workdir / "nginx.conf")],
                 stdout=subprocess.DEVNULL, stderr=open(self.workdir / "nginx.out", "wb"), preexec_fn=_die_with_parent)
-            while not healthy(self.url, timeout=1):
+            # Healthy through our own nginx: a port another balancer already holds answers too, until our nginx
+            # exits on "Address already in use"; X-Replica names the replica that answered.
+            while not (healthy(self.url, timeout=1) and self._answered_by_member()):
                 if self.nginx.poll() is not None or time.monotonic() > deadline:
                     said = (self.workdir / "nginx.out").read_text().strip().splitlines() or ["no message"]
                     raise RuntimeError(f"nginx did not start: {said[0]}")
@@ -148,6 +150,14 @@ class Cluster:
         self._monitor = threading.Thread(target=self._supervise, name="cluster-supervisor", daemon=True)
         self._monitor.start()
         return self
+
+    def _answered_by_member(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url + HEALTH_PATH, timeout=1) as response:
+                answered = response.headers.get("X-Replica", "")
+        except OSError:
+            return False
+        return any(answered.endswith(f":{replica.port}") for replica in self.members)
 
     def stop(self) -> None:
         """End nginx and every replica (by their own handles), then remove the temporary directory."""

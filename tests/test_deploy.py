@@ -16,6 +16,7 @@ import pytest
 from convcore.images.imaging import MAX_UPLOAD_MB
 from deploy import render
 from deploy.cluster import NGINX, ROOT, Cluster, healthy
+from deploy import Cluster
 from deploy_fixtures import alive, cluster_fixture, get, need_nginx
 
 CONFIG = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
@@ -94,6 +95,17 @@ def test_a_replica_that_stops_answering_its_health_check_leaves_the_rotation(clu
     # A student re-pinned during the outage stays where their session now is.
     assert get(cluster.url + "/_stcore/health", cookie=f"r{other.index}") == (200, other.address, None)
     assert replica.restarts == 0
+
+
+def test_a_second_cluster_on_a_port_a_balancer_holds_refuses_to_start(cluster):
+    """Started twice on one port (a teacher runs serve again): the running balancer answers the new one's health
+    checks, so only an answer from one of its own replicas counts; it says why and leaves nothing running."""
+    second = Cluster(replicas=1, port=cluster.port)
+    with pytest.raises(RuntimeError, match="nginx did not start: .*Address already in use"):
+        second.start()
+    started = [second.nginx.pid] + [replica.proc.pid for replica in second.members]
+    assert len(started) == 2 and alive(started) == [] and not second.workdir.exists()
+    assert get(cluster.url + "/_stcore/health")[0] == 200  # the first cluster still serves
 
 
 def test_a_replica_that_dies_is_restarted_and_rejoins(cluster):
