@@ -19,36 +19,20 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks"), str(ROOT / "tests")]
 
-from browser import free_port, stop_app  # noqa: E402
-from load_test import Student, cpu_seconds, load, warm_up  # noqa: E402
+from browser import start_app, stop_app  # noqa: E402
+from load_test import Student, cpu_seconds, load, walk_new_configurations, warm_up  # noqa: E402
 
 MAX_ROUNDS = 10  # the new-config walks: kernel height 1..5 x padding height 2..3
 
 
 def start(tree: Path) -> tuple[subprocess.Popen, str]:
-    """`streamlit run app.py` of `tree` on a free loopback port, as tests/browser.py starts this checkout's."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.address", "127.0.0.1", "--server.port", str(port),
-                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                            cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return proc, url
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.2)
-    stop_app(proc)
-    raise SystemExit(f"the app in {tree} did not start")
+    """`streamlit run app.py` of `tree` on a free loopback port."""
+    return start_app(cwd=tree)
 
 
 async def block(student: Student, pid: int, kind: str, rnd: int) -> tuple[float, int]:
@@ -59,12 +43,7 @@ async def block(student: Student, pid: int, kind: str, rnd: int) -> tuple[float,
         await student.set_control("c2_k_h", 1 + rnd % 5)
     cpu0 = cpu_seconds([pid])
     if kind == "new":
-        for p_w in (0, 1, 2, 3, 4):
-            if p_w != student.values["c2_p_w"]:
-                records.append(await student.set_control("c2_p_w", p_w))
-            for k_w in (1, 2, 3, 4, 5) if p_w % 2 == 0 else (5, 4, 3, 2, 1):
-                if k_w != student.values["c2_k_w"]:
-                    records.append(await student.set_control("c2_k_w", k_w))
+        records += await walk_new_configurations(student)
     elif kind == "step":
         for _ in range(20):
             records.append(await student.interact("step"))

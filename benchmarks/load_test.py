@@ -432,6 +432,19 @@ async def phase(group: list[Student], servers: Servers, kind: str, seconds: floa
     return f"CPU {cpu_ms:.1f} ms per rerun; {summary(records)}; {errors} errors"
 
 
+async def walk_new_configurations(student: Student) -> list[Record]:
+    """A snake through kernel width 1..5 x padding width 0..4 at the student's kernel and padding height: each step
+    one control change, to a configuration the server has not built yet when (k_h, p_h) is new to it."""
+    records = []
+    for p_w in (0, 1, 2, 3, 4):
+        if p_w != student.values["c2_p_w"]:
+            records.append(await student.set_control("c2_p_w", p_w))
+        for k_w in (1, 2, 3, 4, 5) if p_w % 2 == 0 else (5, 4, 3, 2, 1):
+            if k_w != student.values["c2_k_w"]:
+                records.append(await student.set_control("c2_k_w", k_w))
+    return records
+
+
 async def new_configs(group: list[Student], servers: Servers) -> str:
     """One student after the other (the CPU is then that student's alone) walks a snake through (k_w, p_w) at its
     own (k_h, p_h): every change is a configuration the server has not built yet (trace, figure, forward)."""
@@ -441,12 +454,7 @@ async def new_configs(group: list[Student], servers: Servers) -> str:
         await student.set_control("c2_p_h", 2 + i // 5)  # p_h >= 2: the phases before used 0..2, at other k_h
         await student.set_control("c2_k_h", 1 + i % 5)
         cpu0 = servers.cpu()
-        for p_w in (0, 1, 2, 3, 4):
-            if p_w != student.values["c2_p_w"]:
-                records.append(await student.set_control("c2_p_w", p_w))
-            for k_w in (1, 2, 3, 4, 5) if p_w % 2 == 0 else (5, 4, 3, 2, 1):
-                if k_w != student.values["c2_k_w"]:
-                    records.append(await student.set_control("c2_k_w", k_w))
+        records += await walk_new_configurations(student)
         cpu += servers.cpu() - cpu0
     errors = sum(1 for r in records if r.error)
     return f"CPU {cpu * 1000 / max(len(records), 1):.1f} ms per rerun; {summary(records)}; {errors} errors"

@@ -20,14 +20,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks"), str(ROOT / "tests")]
 
-from browser import free_port  # noqa: E402
+from browser import start_app  # noqa: E402
 from st_client import StreamlitSession  # noqa: E402
 
 # the server's side: wrap every script run in its own profiler (script threads run concurrently), profile the main
@@ -67,20 +65,8 @@ main()
 
 
 def start(out: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    cmd = [sys.executable, "-c", SERVER, out, "run", "app.py", "--server.headless", "true", "--server.address",
-           "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return proc, url
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the server did not start")
+    """The app on a free loopback port under SERVER's profiler, which writes its tables to `out`."""
+    return start_app(launcher=("-c", SERVER, out))
 
 
 async def drive(url: str, changes: int, kind: str) -> int:

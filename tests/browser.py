@@ -36,14 +36,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(script: str = "app.py", log_path: Path | None = None, timeout: float = 60) -> tuple[subprocess.Popen, str]:
-    """Start `streamlit run script` on a free local port; returns (process, base URL) once /_stcore/health answers."""
+def start_app(script: str = "app.py", log_path: Path | None = None, timeout: float = 60, cwd: Path = ROOT,
+              launcher: tuple[str, ...] = ("-m", "streamlit")) -> tuple[subprocess.Popen, str]:
+    """Start `streamlit run script` on a free local port; returns (process, base URL) once /_stcore/health answers.
+    cwd: the checkout to serve; launcher: Python's arguments before `run` (a benchmark's wrapper script instead)."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true", "--server.address",
+    cmd = [sys.executable, *launcher, "run", script, "--server.headless", "true", "--server.address",
            "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none"]
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
