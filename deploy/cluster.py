@@ -137,9 +137,7 @@ class Cluster:
             self.nginx = subprocess.Popen(
                 [NGINX, "-p", str(self.workdir), "-c", str(self.workdir / "nginx.conf")],
                 stdout=subprocess.DEVNULL, stderr=open(self.workdir / "nginx.out", "wb"), preexec_fn=_die_with_parent)
-            # Healthy through our own nginx: a port another balancer already holds answers too, until our nginx
-            # exits on "Address already in use"; X-Replica names the replica that answered.
-            while not (healthy(self.url, timeout=1) and self._answered_by_member()):
+            while not self._answered_by_member():
                 if self.nginx.poll() is not None or time.monotonic() > deadline:
                     said = (self.workdir / "nginx.out").read_text().strip().splitlines() or ["no message"]
                     raise RuntimeError(f"nginx did not start: {said[0]}")
@@ -152,10 +150,12 @@ class Cluster:
         return self
 
     def _answered_by_member(self) -> bool:
+        """The balancer's health check answered, by one of our replicas (X-Replica): a port another balancer already
+        holds answers too, until our nginx exits on "Address already in use"."""
         try:
             with urllib.request.urlopen(self.url + HEALTH_PATH, timeout=1) as response:
-                answered = response.headers.get("X-Replica", "")
-        except OSError:
+                answered = response.headers.get("X-Replica", "") if response.status == 200 else ""
+        except OSError:  # refused, or an HTTP error status (urllib raises those)
             return False
         return any(answered.endswith(f":{replica.port}") for replica in self.members)
 
