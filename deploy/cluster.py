@@ -34,8 +34,9 @@ REPLICA_PORT = render.REPLICA_PORT
 
 
 def replica_command(address: str = "0.0.0.0", port: int = REPLICA_PORT) -> list[str]:
-    """The one command a replica runs (the rest of its settings are in .streamlit/config.toml; Dockerfile uses it)."""
-    return ["streamlit", "run", "app.py", "--server.address", address, "--server.port", str(port)]
+    """The one command a replica runs: `streamlit run app.py` after importing the app's modules (deploy/replica.py);
+    the rest of its settings are in .streamlit/config.toml. Dockerfile uses it."""
+    return ["python", "-m", "deploy.replica", "--server.address", address, "--server.port", str(port)]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -184,7 +185,7 @@ class Cluster:
     def _spawn(self, replica: Replica) -> None:
         log = open(replica.log_path, "ab")
         replica.proc = subprocess.Popen(
-            [sys.executable, "-m", *replica_command("127.0.0.1", replica.port)], cwd=ROOT,
+            [sys.executable, *replica_command("127.0.0.1", replica.port)[1:]], cwd=ROOT,
             stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         log.close()
 

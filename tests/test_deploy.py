@@ -69,6 +69,15 @@ def test_a_client_keeps_its_replica_across_requests(cluster):
     assert {get(cluster.url + "/")[1] for _ in range(20)} == {r.address for r in cluster.members}
 
 
+def test_every_replica_has_the_apps_modules_before_its_first_student(cluster):
+    """deploy/replica.py imports convcore before the server starts (else the first session on each replica imports
+    it: about a second). No session has run yet (the cluster only asked /_stcore/health), and Streamlit itself maps
+    neither scipy's nor PyAV's libraries, so finding them mapped in each replica shows the preload ran."""
+    for pid in cluster.app_pids:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+        assert "/scipy/" in maps and "/av/" in maps, f"replica {pid} has not imported convcore's dependencies"
+
+
 def test_a_replica_that_stops_answering_its_health_check_leaves_the_rotation(cluster):
     def replica_of(route: str) -> str | None:
         """The replica the balancer sends this route cookie's health check to now (None: no answer within 1 s)."""

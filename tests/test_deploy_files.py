@@ -44,6 +44,7 @@ def test_the_dockerfile_runs_the_replica_command_on_its_port_with_the_apps_files
     for source in copied:
         assert (ROOT / source).exists(), source
     assert {"app.py", "pages", "convcore", "assets", ".streamlit"} <= set(copied)  # the config travels with the app
+    assert {"deploy/__init__.py", "deploy/replica.py"} <= set(copied)  # the replica command's module
     # The build context lets exactly these through (<Dockerfile>.dockerignore: everything else is left out).
     allowed = {line[1:].rstrip("/") for line in (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
                if line.startswith("!")}
