@@ -5,15 +5,19 @@ from __future__ import annotations
 import gzip
 import os
 import subprocess
+import urllib.error
 import urllib.request
 
 import pytest
 
-from deploy import render, static_files
+from deploy import render, slim_plotly, static_files
 from deploy.cluster import NGINX
 from deploy_fixtures import cluster_fixture, need_nginx
 
-BUNDLE = next((static_files.SOURCE / "static" / "js").glob("PlotlyChart.*.js"))  # the largest one
+JS = static_files.SOURCE / "static" / "js"
+# The largest bundle served as Streamlit built it (the larger Plotly chunk is cut: tests/test_slim_plotly.py).
+BUNDLE = max((p for p in JS.glob("*.js") if not slim_plotly.applies(p.name)), key=lambda p: p.stat().st_size)
+PLOTLY = next(JS.glob(slim_plotly.CHUNK))
 
 
 @pytest.fixture
@@ -78,3 +82,16 @@ def test_the_balancer_serves_the_bundles_itself_precompressed_and_cacheable(clus
     # A name this copy lacks goes to a replica (as every path did before).
     status, headers, _ = fetch(f"{cluster.url}/static/js/not-in-this-build.js", gzip_ok=True)
     assert headers.get("x-replica") in {r.address for r in cluster.members}
+
+
+def test_the_cut_plotly_chunk_is_revalidated_not_kept_for_good(cluster):
+    """Its name is Streamlit's, its content the cut for today's trace types: a browser must not keep an older cut."""
+    url = f"{cluster.url}/static/js/{PLOTLY.name}"
+    status, headers, body = fetch(url, gzip_ok=True)
+    assert status == 200 and headers["content-encoding"] == "gzip" and "x-replica" not in headers
+    assert headers["cache-control"] == "no-cache" and headers["etag"]
+    assert gzip.decompress(body) == slim_plotly.slim(PLOTLY.read_bytes())
+    request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip", "If-None-Match": headers["etag"]})
+    with pytest.raises(urllib.error.HTTPError) as unchanged:  # urllib raises on a 304
+        urllib.request.urlopen(request, timeout=30)
+    assert unchanged.value.code == 304
