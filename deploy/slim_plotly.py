@@ -1,16 +1,17 @@
 """Streamlit's Plotly chunk cut down to the trace types this app draws, for the balancer's copy of /static/.
 
 Why: Streamlit's PlotlyChart chunk holds all of plotly.js (4.7 MB: ~47 trace types with WebGL, maps, 3D). A student's
-fresh browser parses it and runs every trace type's registration before the first chart: about 0.5 s of renderer CPU
-on a 2-core machine and 1.4 MB gzipped per student (benchmarks/first_chart.py). Cut to the app's types it is 1.7 MB
-(0.5 MB gzipped) and the first chart comes ~0.5 s sooner.
+fresh browser parses it and runs every trace type's registration before the first chart. Cut to the app's types it is
+1.7 MB (1.4 -> 0.5 MB gzipped), and a fresh browser's renderer spends ~0.6 s less CPU before the lesson's chart:
+first chart 0.81-0.84x in paired runs on a 2-core machine (benchmarks/first_chart.py).
 
 How: the chunk is a rolldown bundle. Every plotly.js source file is a lazy wrapper, `name=_({"path"(e,t){...}})`,
 whose body runs only when `name()` is called, and lib/index.js runs `Plotly.register([bar(), box(), ...])`. Keep only
 the app's types in that list, then empty the body of every wrapper that no kept code calls (reached from the code
-outside the wrappers). tree-sitter parses the file, so text in strings or regexes is never taken for code.
-Anything unexpected (another Streamlit bundling differently) raises SlimError with the reason: the caller keeps the
-untouched file. Direct `streamlit run` never uses this.
+outside the wrappers): code that never runs is all that goes. A call counts whatever it may name (a local of the same
+name too), so the cut errs on keeping. tree-sitter parses the file, so text in strings or regexes is never taken for
+code. Anything unexpected (another Streamlit bundling differently) raises SlimError with the reason: the caller keeps
+the untouched file. Direct `streamlit run` never uses this.
 """
 from __future__ import annotations
 
