@@ -1,5 +1,6 @@
 """Through the balancer a fresh browser gets the Plotly chunk cut to the app's trace types (deploy/slim_plotly.py):
-a lesson's chart draws and plays, the image lab's picture and the groups page's bars draw, nothing throws."""
+a lesson's chart draws and plays, the image lab's picture and the groups page's bars draw, nothing throws. Opening a
+page's link, it connects at the root at once (the balancer's window.__streamlit): no request answered 404."""
 from __future__ import annotations
 
 import pytest
@@ -28,6 +29,9 @@ def test_a_fresh_browser_draws_plays_and_shows_pictures_and_bars_with_the_cut_pl
         page.on("pageerror", lambda e: None if is_harmless_page_error(str(e)) else errors.append(str(e)))
         chunks = []
         page.on("response", lambda r: chunks.append(r) if "/PlotlyChart." in r.url else None)
+        failed, sockets = [], []
+        page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page.on("websocket", lambda ws: sockets.append(ws.url))
 
         open_app_page(page, cluster.url, "conv2d")
         page.wait_for_selector(CHART, timeout=60_000)
@@ -35,6 +39,9 @@ def test_a_fresh_browser_draws_plays_and_shows_pictures_and_bars_with_the_cut_pl
         assert chunks and chunks[0].status == 200 and "x-replica" not in chunks[0].headers  # nginx sent it
         assert page.locator(".js-plotly-plot .scatterlayer .point").count() > 25  # the 5x5 grids' cells
         play_advances_the_frame(page, tmp_path / "conv2d-playing.png")
+        # the page's link did not send the frontend looking for the server under /conv2d/ first
+        assert not failed, failed
+        assert sockets == [cluster.url.replace("http://", "ws://") + "/_stcore/stream"], sockets
 
         open_app_page(page, cluster.url, "lab")  # the default photo: an image trace, and a heatmap for hover
         picture = page.locator(".js-plotly-plot .imagelayer image").first
