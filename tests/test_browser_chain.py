@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from browser import EXCEPTION, open_app_page, wait_for_idle
 from convcore.images import imaging
 from convcore.teaching.chain import PRESET_CHAINS, STEP_FIELDS, chain_text, parse_chain, sequential_code
+from convcore.ui.chain import COLUMN_WIDTHS
 from convcore.ui.lab import sample_path
 
 pytestmark = pytest.mark.browser
@@ -45,11 +46,10 @@ def assert_shown_min_max(shown: np.ndarray, ref: np.ndarray) -> None:
     assert np.abs(shown.astype(float) - expected).max() <= 1.01
 
 
-# The table is a canvas (glide data grid): cells are found from the column widths set in convcore/ui/chain.py
-# (_column_config) after the row-marker column (the grid scrolled back to its left end), rows from Streamlit's row height.
+# The table is a canvas (glide data grid): cells are found from the page's column widths (COLUMN_WIDTHS, left to right)
+# after the row-marker column (the grid scrolled back to its left end), rows from Streamlit's row height.
 ROW_MARKER, HEADER, ROW = 33, 35, 35
-WIDTHS = {"step": 130, "out_channels": 100, "kernel_size": 90, "stride": 60, "padding": 70, "output_padding": 110,
-          "dilation": 65, "groups": 60, "weights": 170}
+COLUMNS = list(COLUMN_WIDTHS)
 
 
 def edit_cell(page, table, row: int, column: str, value: str) -> None:
@@ -60,13 +60,13 @@ def edit_cell(page, table, row: int, column: str, value: str) -> None:
     grid, and the grid then drops it; a user would see the cell still empty and type again, and so does this (at most
     three times).
     """
-    mirror = table.locator(f"#glide-cell-{STEP_FIELDS.index(column) + 1}-{row}")
-    left = sum(WIDTHS[name] for name in STEP_FIELDS[: STEP_FIELDS.index(column)])
+    mirror = table.locator(f"#glide-cell-{COLUMNS.index(column) + 1}-{row}")
+    left = sum(COLUMN_WIDTHS[name] for name in COLUMNS[: COLUMNS.index(column)])
     for _ in range(3):
         table.locator(".dvn-scroller").evaluate("e => { e.scrollLeft = 0; }")  # it scrolls to edit a right-hand cell
         page.wait_for_timeout(100)
         box = table.bounding_box()
-        page.mouse.click(box["x"] + ROW_MARKER + left + WIDTHS[column] / 2, box["y"] + HEADER + ROW * row + ROW / 2)
+        page.mouse.click(box["x"] + ROW_MARKER + left + COLUMN_WIDTHS[column] / 2, box["y"] + HEADER + ROW * row + ROW / 2)
         page.wait_for_timeout(200)
         page.keyboard.type(value, delay=20)  # typing on a selected cell opens its editor with what is typed
         page.keyboard.press("Enter")
@@ -84,11 +84,15 @@ def test_building_a_two_layer_chain_in_the_table_shows_both_pictures(page, app_u
     open_app_page(page, app_url, "chain", {"chain_steps": "", "chain_side": "64", "chain_chan": "grayscale"})
     page.get_by_text("The chain is empty").wait_for(timeout=60_000)
     table = page.locator("[data-testid='stDataFrame']").first
+    # every field is a column; those a Conv2d row needs, up to output_padding, show without scrolling
+    assert sorted(COLUMNS) == sorted(STEP_FIELDS)
+    shown = ROW_MARKER + sum(COLUMN_WIDTHS[name] for name in COLUMNS[: COLUMNS.index("output_padding") + 1])
+    assert table.bounding_box()["width"] >= shown, (table.bounding_box(), shown)
     rows = [{"step": "Conv2d", "out_channels": "1", "kernel_size": "3", "padding": "1", "weights": "gaussian@1"},
             {"step": "ConvTranspose2d", "out_channels": "1", "kernel_size": "4", "stride": "2", "padding": "1",
              "weights": "b"}]
     for row, cells in enumerate(rows):
-        table.hover()
+        table.hover(position={"x": 20, "y": 20})  # the left end: a column's help tooltip would cover the toolbar
         page.get_by_role("button", name="Add row").click()  # no rerun: the new row is sent once its step is set
         for column, value in cells.items():
             edit_cell(page, table, row, column, value)

@@ -29,7 +29,7 @@ from ..viz import images as figures
 from . import lab
 from .url_state import note_bad_url_value, set_url_value
 
-__all__ = ["CACHE_BYTES", "prefix_cache", "Result", "StepSummary", "set_chain", "move", "step_table", "read_rows", "run", "summary",
+__all__ = ["CACHE_BYTES", "COLUMN_WIDTHS", "prefix_cache", "Result", "StepSummary", "set_chain", "move", "step_table", "read_rows", "run", "summary",
            "grid", "step_figure", "step_text", "start_b", "compare"]
 
 CACHE_BYTES = 640 * 2**20  # four 12 MP RGB float32 outputs (144 MB each) fit; peak memory stays under 1 GB
@@ -51,22 +51,29 @@ class Result:
     error: ChainError | None
 
 
+# The table's columns, left to right, with their widths in pixels (each fits its header): the planner's widths, with
+# the weights beside the kernel size, so that at 1280x720 every column a Conv2d row needs up to output_padding shows
+# without scrolling; the rest (dilation, groups and the scale/offset step's two) scroll into view.
+COLUMN_WIDTHS = {"step": 124, "out_channels": 112, "kernel_size": 100, "weights": 136, "stride": 70, "padding": 80,
+                 "output_padding": 130, "dilation": 78, "groups": 72, "scale": 70, "offset": 72}
+
+
 def _column_config():
-    text = st.column_config.TextColumn
+    text, number, width = st.column_config.TextColumn, st.column_config.NumberColumn, COLUMN_WIDTHS
     return {
-        "step": st.column_config.SelectboxColumn("step", options=list(STEP_KINDS), required=True, width=130),
-        "out_channels": st.column_config.NumberColumn("out_channels", min_value=1, step=1, width=100),
-        "kernel_size": text("kernel_size", width=90, help="3, or height,width such as 3,5"),
-        "stride": text("stride", width=60, help="1 if empty"),
-        "padding": text("padding", width=70, help="0 if empty; 1, 1,0, or 'same' / 'valid' (Conv2d only)"),
-        "output_padding": text("output_padding", width=110, help="ConvTranspose2d only"),
-        "dilation": text("dilation", width=65, help="1 if empty"),
-        "groups": st.column_config.NumberColumn("groups", min_value=1, step=1, width=60),
-        "weights": text("weights", width=170,
+        "step": st.column_config.SelectboxColumn("step", options=list(STEP_KINDS), required=True, width=width["step"]),
+        "out_channels": number("out_channels", min_value=1, step=1, width=width["out_channels"]),
+        "kernel_size": text("kernel_size", width=width["kernel_size"], help="3, or height,width such as 3,5"),
+        "weights": text("weights", width=width["weights"],
                         help="a kernel name per output channel ('gaussian@2', 'sobel x,sobel y'), 'b' bilinear, "
                              "'v1,-1' the values, 'r7' seeded random (empty: random, seed = step number - 1)"),
-        "scale": text("scale", width=80, help="scale/offset only: one number, or one per channel (0.5,1,2)"),
-        "offset": text("offset", width=80, help="scale/offset only: one number, or one per channel"),
+        "stride": text("stride", width=width["stride"], help="1 if empty"),
+        "padding": text("padding", width=width["padding"], help="0 if empty; 1, 1,0, or 'same' / 'valid' (Conv2d only)"),
+        "output_padding": text("output_padding", width=width["output_padding"], help="ConvTranspose2d only"),
+        "dilation": text("dilation", width=width["dilation"], help="1 if empty"),
+        "groups": number("groups", min_value=1, step=1, width=width["groups"]),
+        "scale": text("scale", width=width["scale"], help="scale/offset only: one number, or one per channel (0.5,1,2)"),
+        "offset": text("offset", width=width["offset"], help="scale/offset only: one number, or one per channel"),
     }
 
 
@@ -108,7 +115,7 @@ def step_table(prefix: str, default: str) -> list[dict]:
         ss[f"{prefix}_base"] = ss[f"{prefix}_rows"]
     base = ss[f"{prefix}_base"]
     rows = st.data_editor(base if base else _empty_table(), num_rows="dynamic", column_config=_column_config(),
-                          column_order=STEP_FIELDS, key=key, width="stretch", hide_index=True)
+                          column_order=list(COLUMN_WIDTHS), key=key, width="stretch", hide_index=True)
     if isinstance(rows, pd.DataFrame):  # from the empty table: rows as dicts, empty cells as None
         rows = [{k: None if pd.isna(v) else v for k, v in row.items()} for row in rows.to_dict("records")]
     ss[f"{prefix}_rows"] = rows
