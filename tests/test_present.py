@@ -111,10 +111,24 @@ def test_present_survives_a_page_switch_in_the_session(app_test):
     assert not at.exception and not at.title and at.query_params["present"][-1] == "1"
 
 
+def open_share(at, prefix: str):
+    """The "Share with the class" popover open (as a click on it), for the next run."""
+    at.session_state[f"{prefix}_share"] = True
+    return at
+
+
+def test_the_share_popover_makes_its_qr_code_only_when_opened(app_test, stored_images):
+    at = app_test(C2, {"c2_k_h": "5"})  # closed: changing a setting does not pay for a new link's QR code (~8 ms)
+    assert not at.exception and not stored_images and not [c for c in at.code if c.language == "plaintext"]
+    open_share(at, "c2").run()
+    assert not at.exception and len(stored_images) == 1
+    assert decode_qr(stored_images[0]) == [c.value for c in at.code if c.language == "plaintext"][0]
+
+
 def test_the_qr_code_decodes_to_the_link_with_every_setting(app_test, stored_images):
     at = app_test(C2, {"c2_k_h": "5", "c2_pmode": "reflect", "c2_step": "4"}, run=False)
     at.context = {"url": "http://lecture-hall.example:8501/conv2d"}
-    at.run()
+    open_share(at, "c2").run()
     assert not at.exception and len(stored_images) == 1
     link = decode_qr(stored_images[0])
     shown = [c.value for c in at.code if c.language == "plaintext"]
@@ -130,19 +144,19 @@ def test_the_qr_code_decodes_to_the_link_with_every_setting(app_test, stored_ima
 def test_the_qr_code_in_presentation_mode_leaves_the_mode_out(app_test, stored_images):
     at = app_test(CT, {"present": "1", "screen": "1920x1080", "ct_s_h": "3"}, run=False)
     at.context = {"url": "http://10.0.0.5:8501/conv_transpose2d"}
-    at.run()
+    open_share(at, "ct").run()
     assert not at.exception
     assert decode_qr(stored_images[-1]) == "http://10.0.0.5:8501/conv_transpose2d?ct_s_h=3"
 
 
 def test_without_the_browser_url_the_configured_base_is_used(app_test, stored_images, monkeypatch):
     monkeypatch.setenv(present.PUBLIC_URL_ENV, "https://studio.school.example/")
-    at = app_test(C2, {"c2_k_w": "2"})
+    at = open_share(app_test(C2, {"c2_k_w": "2"}, run=False), "c2").run()
     assert decode_qr(stored_images[-1]) == "https://studio.school.example/conv2d?c2_k_w=2"
 
 
 def test_a_link_too_long_for_a_qr_code_says_so_and_keeps_the_link(app_test):
-    at = app_test(C2, {"c2_note": "x" * 3000})
+    at = open_share(app_test(C2, {"c2_note": "x" * 3000}, run=False), "c2").run()
     assert not at.exception
     warning = " ".join(w.value for w in at.warning)
     assert "more than a QR code holds" in warning and "3" in warning

@@ -305,9 +305,13 @@ def qr_png(url: str, pixels: int = 300) -> bytes:
 
 def share_panel(prefix: str, qr_width: int = 300) -> None:
     """A "Share with the class" popover: the link as a QR code and as text with a copy button."""
-    url = share_url()
-    # opening it reruns the page, so the link has what changed since the page last ran (a step in a fragment)
-    with st.popover("Share with the class", icon=":material/qr_code_2:", key=f"{prefix}_share", on_change="rerun"):
+    # opening it reruns the page, so the link has what changed since the page last ran (a step in a fragment); its
+    # content is made only while it is open: a new link's QR code costs ~8 ms, on every change of a setting otherwise
+    popover = st.popover("Share with the class", icon=":material/qr_code_2:", key=f"{prefix}_share", on_change="rerun")
+    with popover:
+        if not popover.open:
+            return
+        url = share_url()
         try:
             png = qr_png(url, qr_width)
         except segno.DataOverflowError:
