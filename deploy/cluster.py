@@ -53,6 +53,15 @@ def _die_with_parent() -> None:
         pass
 
 
+def _accepting(pid: str) -> bool:
+    """An nginx worker that still takes new connections: alive, and not "nginx: worker process is shutting down"."""
+    try:
+        title = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return bool(title) and b"shutting down" not in title  # a zombie's title is empty
+
+
 def healthy(url: str, timeout: float = 2.0) -> bool:
     try:
         with urllib.request.urlopen(url + HEALTH_PATH, timeout=timeout) as response:
@@ -101,6 +110,7 @@ class Cluster:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._monitor: threading.Thread | None = None
+        self._routed: list[int] = []  # the replicas nginx's live workers route to (set once a reload has landed)
 
     @property
     def url(self) -> str:
@@ -143,6 +153,7 @@ class Cluster:
                     said = (self.workdir / "nginx.out").read_text().strip().splitlines() or ["no message"]
                     raise RuntimeError(f"nginx did not start: {said[0]}")
                 time.sleep(0.1)
+            self._routed = self._wanted()
         except BaseException:
             self.stop()
             raise
@@ -197,10 +208,31 @@ class Cluster:
                                                                          static_root=self.static_root))
         (self.workdir / "nginx.conf").write_text(render.main_conf(self.workdir))
 
-    def _reload(self) -> None:
+    def _wanted(self) -> list[int]:
+        return [r.index for r in self.members if r.in_rotation]
+
+    def _workers(self) -> list[str]:
+        try:
+            return Path(f"/proc/{self.nginx.pid}/task/{self.nginx.pid}/children").read_text().split()
+        except OSError:
+            return []
+
+    def _reload(self, timeout: float = 5.0) -> None:
+        """Write the config and SIGHUP nginx; return once its old workers no longer take new connections.
+
+        nginx's master starts the new workers and lets both generations accept for ~100 ms before it tells the old
+        ones to stop: until then a request can still go to a replica just marked down (a hung one holds it for
+        proxy_read_timeout). An old worker stops accepting when it exits or turns "shutting down" (it finishes the
+        requests and websockets it holds)."""
         self._write_config()
-        if self.nginx is not None and self.nginx.poll() is None:
-            os.kill(self.nginx.pid, signal.SIGHUP)
+        if self.nginx is None or self.nginx.poll() is not None:
+            return
+        old = self._workers()
+        os.kill(self.nginx.pid, signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while any(_accepting(pid) for pid in old) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self._routed = self._wanted()
 
     def _supervise(self) -> None:
         while not self._stopping.wait(self.health_interval):
@@ -225,8 +257,8 @@ class Cluster:
 
     # -- for tests and load scripts -------------------------------------------------------------------------------
     def in_rotation(self) -> list[int]:
-        """The indexes of the replicas nginx routes new connections to."""
-        return [r.index for r in self.members if r.in_rotation]
+        """The indexes of the replicas nginx routes new connections to (after the reload that says so has landed)."""
+        return list(self._routed)
 
     def replica_of(self, address: str) -> Replica:
         """The replica whose address (as in the X-Replica header, "127.0.0.1:port") is given."""
