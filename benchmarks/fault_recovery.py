@@ -1,18 +1,20 @@
-"""Run by hand: kill the replica a handful of real students are on and measure what they get back.
+"""Run by hand: kill (or hang) the replica a handful of real students are on and measure what they get back.
 
-    python benchmarks/fault_recovery.py [--pages 6] [--runs 3]
+    python benchmarks/fault_recovery.py [--pages 6] [--runs 3] [--fault kill|hang]
 
 Each run starts two replicas behind nginx (deploy/, with its supervisor), opens K Chromium pages, each a fresh
 browser (its own route cookie) on a lesson with its own settings and step in the URL, until both replicas hold some,
-then SIGKILLs the replica holding most. For each of its students it measures: the time from the kill to the page's
-websocket being connected again (through nginx, to the live replica), whether the page still shows the same settings
-and step, whether the first interaction on the new replica keeps every other setting, and whether reloading the URL
-restores them; the other replica's students must stay connected. Loopback only; every process is stopped at the end.
+then SIGKILLs the replica holding most (--fault hang: SIGSTOPs it, alive but answering nothing, until the supervisor
+restarts it after Cluster.restart_hung_after seconds). For each of its students it measures: the time from the fault
+to the page's websocket being connected again (through nginx, to the live replica), whether the page still shows the
+same settings and step, whether the first interaction on the new replica keeps every other setting, and whether
+reloading the URL restores them; the other replica's students must stay connected. Loopback only; every process is stopped at the end.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import sys
 import time
@@ -48,7 +50,7 @@ def open_student(chromium, cluster: Cluster, link: str):
     return context, page, response.headers["x-replica"], widget_values(page)
 
 
-def one_run(chromium, k: int) -> dict:
+def one_run(chromium, k: int, fault: str) -> dict:
     with Cluster(replicas=2, health_interval=0.5) as cluster:
         students = []
         for i in range(k + 6):  # bounded: a few extra students if the first k all landed on one replica
@@ -61,12 +63,12 @@ def one_run(chromium, k: int) -> dict:
         for _, page, _, _ in students:
             page.evaluate(RECORD_CONNECTION)
         killed_ms = time.time() * 1000
-        victim.proc.kill()
+        os.kill(victim.proc.pid, signal.SIGSTOP if fault == "hang" else signal.SIGKILL)
 
         moved, stayed = [s for s in students if s[2] == victim.address], [s for s in students if s[2] != victim.address]
         results = []
         for context, page, _, before in moved:
-            page.wait_for_function("() => window.__states.some(s => s[1] !== 'CONNECTED')", timeout=30_000)
+            page.wait_for_function("() => window.__states.some(s => s[1] !== 'CONNECTED')", timeout=60_000)
             page.wait_for_function("() => window.__states.length && window.__states.at(-1)[1] === 'CONNECTED'",
                                    timeout=60_000)
             states = page.evaluate("() => window.__states")
@@ -106,6 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=6, help="students (Chromium pages), at most 12")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--fault", choices=("kill", "hang"), default="kill")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -115,7 +118,7 @@ def main() -> None:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for run in range(args.runs):
-                result = one_run(chromium, min(args.pages, 12))
+                result = one_run(chromium, min(args.pages, 12), args.fault)
                 runs.append(result)
                 moved = result["moved"]
                 times = ", ".join(f"{m['reconnect_s']:.2f}" for m in moved)

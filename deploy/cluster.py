@@ -3,9 +3,12 @@
 Open-source nginx has no active health checks, so the supervisor does them: every `health_interval` seconds it asks
 each replica's /_stcore/health; after `health_failures` misses in a row the replica is marked `down` in the upstream
 and nginx reloads (SIGHUP: new connections avoid it, open websockets stay where they are); once it answers again it
-is put back. A replica whose process exited is started again on the same port and rejoins when healthy (its students
-were re-pinned by the balancer to the replica that took them over: deploy/nginx/balancer.conf). nginx's passive
-checks (max_fails, proxy_next_upstream) cover the seconds before the supervisor notices.
+is put back. A replica that has not answered for `restart_hung_after` seconds is killed, as Kubernetes' liveness
+probe would: its students' websockets and requests were still held by it, and now reconnect to a live replica with
+their settings (all in the URL). A replica whose process exited is started again on the same port and rejoins when
+healthy (its students were re-pinned by the balancer to the replica that took them over:
+deploy/nginx/balancer.conf). nginx's passive checks (max_fails, proxy_next_upstream) cover the seconds before the
+supervisor notices.
 
 Every process is a child of this one, asked to die with it (PR_SET_PDEATHSIG), and stop() ends them all.
 """
@@ -78,6 +81,7 @@ class Replica:
     proc: subprocess.Popen | None = None
     in_rotation: bool = False
     misses: int = 0
+    failing_since: float | None = None  # time.monotonic() of the first miss in a row, once it has answered
     restarts: int = 0
 
     @property
@@ -98,6 +102,7 @@ class Cluster:
     health_interval: float = 1.0
     health_failures: int = 2
     restart: bool = True
+    restart_hung_after: float = 15.0  # seconds without a health answer before a live but hung replica is restarted
     startup_timeout: float = 90.0
     serve_static: bool = True  # nginx serves Streamlit's bundles, precompressed (deploy/static_files.py)
     members: list[Replica] = field(default_factory=list, init=False)
@@ -194,6 +199,7 @@ class Cluster:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _spawn(self, replica: Replica) -> None:
+        replica.failing_since = None
         log = open(replica.log_path, "ab")
         replica.proc = subprocess.Popen(
             [sys.executable, *replica_command("127.0.0.1", replica.port)[1:]], cwd=ROOT,
@@ -246,6 +252,15 @@ class Cluster:
                     self._spawn(replica)
                 ok = not exited and healthy(replica.url, timeout=self.health_interval)
                 replica.misses = 0 if ok else replica.misses + 1
+                if ok:
+                    replica.failing_since = None
+                elif replica.failing_since is None and replica.in_rotation:  # not one still starting
+                    replica.failing_since = time.monotonic()
+                if (replica.failing_since is not None and not exited and self.restart
+                        and time.monotonic() - replica.failing_since >= self.restart_hung_after):
+                    replica.proc.kill()  # hung: its connections close, the next round starts it again
+                    replica.proc.wait(timeout=10)
+                    exited = True
                 # Out at once if its process died, after health_failures misses if it stopped answering.
                 wanted = ok if not replica.in_rotation else not exited and replica.misses < self.health_failures
                 if wanted != replica.in_rotation:

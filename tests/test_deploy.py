@@ -88,7 +88,8 @@ def test_a_replica_that_stops_answering_its_health_check_leaves_the_rotation(clu
         # in_rotation() changes only once nginx's old workers stopped taking connections (they accept for ~100 ms
         # after a reload), so from the first request on its students go to the live replica, which re-pins them.
         for _ in range(20):
-            assert get(cluster.url + "/_stcore/health", cookie=route, timeout=3) == (200, other.address, f"r{other.index}")
+            answer = get(cluster.url + "/_stcore/health", cookie=route, timeout=3)
+            assert answer == (200, other.address, f"r{other.index}")
         assert f"server {replica.address} max_fails=2 fail_timeout=10s down;" in (
             cluster.workdir / "balancer.conf").read_text()
     finally:
@@ -118,6 +119,30 @@ def test_a_replica_that_dies_is_restarted_and_rejoins(cluster):
     replica.proc.kill()
     wait_until(lambda: cluster.in_rotation() == [1], what="the dead replica to leave the rotation")
     assert healthy(cluster.url)  # the balancer still serves
+    wait_until(lambda: cluster.in_rotation() == [0, 1], timeout=60, what="the restarted replica to rejoin")
+    assert replica.restarts == 1 and replica.proc.pid != old_pid and alive([old_pid]) == []
+
+
+@pytest.fixture
+def cluster_restarting_hung():
+    yield from cluster_fixture(restart_hung_after=3)
+
+
+def test_a_replica_hung_for_restart_hung_after_is_restarted_and_lets_go_of_its_students(cluster_restarting_hung):
+    """Taken out of rotation, a hung replica still holds what reached it (requests, websockets); restarting it lets
+    them go: nginx retries the request on the live replica instead of waiting out proxy_read_timeout (300 s)."""
+    cluster = cluster_restarting_hung
+    _, replica_address, route = get(cluster.url + "/")
+    replica = cluster.replica_of(replica_address)
+    other = next(r for r in cluster.members if r is not replica)
+    old_pid = replica.proc.pid
+    os.kill(old_pid, signal.SIGSTOP)
+    started = time.monotonic()
+    # Sent before the supervisor noticed: it reaches the hung replica, then is retried on the live one.
+    status, answered, _ = get(cluster.url + "/_stcore/health", cookie=route, timeout=30)
+    waited = time.monotonic() - started
+    assert status == 200 and answered == f"{replica.address}, {other.address}", answered
+    assert 3 <= waited < 15, f"answered after {waited:.1f} s: restart_hung_after is 3 s"
     wait_until(lambda: cluster.in_rotation() == [0, 1], timeout=60, what="the restarted replica to rejoin")
     assert replica.restarts == 1 and replica.proc.pid != old_pid and alive([old_pid]) == []
 
