@@ -114,3 +114,30 @@ def test_planner_fix_applies_and_lands_in_the_url(page, app_url, tmp_path):
     page.screenshot(path=str(tmp_path / "planner-fixed.png"), full_page=True)
     page.goto(href(page))
     settle(page, "The chain returns to the input shape (1, 28, 28).")
+
+
+# The captions under the planner's tensors ("layer 5" / "ConvT2d s=2") and the legend under them, as drawn.
+CHAIN_TEXTS = """() => {
+  const box = (el) => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  const gd = document.querySelector('.js-plotly-plot');
+  const captions = [...gd.querySelectorAll('.annotation-text')]
+    .filter((t) => /^(input|layer \\d)/.test(t.textContent)).map((t) => [t.textContent, box(t)]);
+  return {captions, legend: box(gd.querySelector('.legend'))};
+}"""
+
+
+@pytest.mark.parametrize("width", [1024, 1280])
+def test_planner_captions_of_six_layers_do_not_overlap(page, app_url, tmp_path, width):
+    """On one line ("layer 5: ConvT2d s=2") six layers' captions ran into each other at 1280x720 beside the sidebar."""
+    page.set_viewport_size({"width": width, "height": 720})
+    open_app_page(page, app_url, URL["pages/concepts/planner.py"],
+                  {"plan_layers": "C16k3s2p1.C32k3s2p1.C64k3s2p1.T32k3s2p1.T16k3s2p1.T3k3s2p1"})
+    page.locator(CHART).first.wait_for(timeout=60_000)
+    page.locator(CHART).first.scroll_into_view_if_needed()
+    got = page.evaluate(CHAIN_TEXTS)
+    page.screenshot(path=str(tmp_path / f"planner-six-layers-{width}.png"))
+    captions = sorted(got["captions"], key=lambda c: c[1][0])
+    assert len(captions) == 7 and captions[-1][0].startswith("layer 6"), captions
+    for (left_text, left), (right_text, right) in zip(captions, captions[1:]):
+        assert left[2] < right[0], f"{left_text!r} ends at {left[2]:.0f} px, {right_text!r} starts at {right[0]:.0f}"
+    assert got["legend"][1] >= max(box[3] for _, box in captions), got  # the legend lies below the captions

@@ -176,7 +176,7 @@ def test_chain_figure_draws_its_tensors_labels_and_legend():
     assert conv_at[1].max() < transposed_at[1].min()  # the encoder left of the decoder
     assert len(where(image, hex_rgb(P.VERMILLION))[0]) > 100  # the missed mirrors' outlines
     texts = svg_texts(fig)
-    assert {"1×28×28", "16×14×14", "32×7×7", "1×25×25", "want 1×28×28", "input", "layer 4: ConvT2d s=2",
+    assert {"1×28×28", "16×14×14", "32×7×7", "1×25×25", "want 1×28×28", "input", "layer 4", "ConvT2d s=2",
             "Conv2d output", "ConvTranspose2d output", "expected (mirror), missed"} <= set(texts)
 
 

@@ -94,9 +94,11 @@ def chain_figure(plan: Plan, *, height: int = 300, fonts: Fonts = FONTS) -> go.F
         fig.add_annotation(x=x, y=label_y, text=label, showarrow=False, yanchor="bottom",
                            font=dict(size=px(12), color=VERMILLION if step is not None and (step.mismatch or (
                                step.error and step.in_shape)) else "#222"))
+        # two lines: on one ("layer 5: ConvT2d s=2") six layers' captions overlap in a 820 px wide figure
         caption = "input" if step is None else (
-            f"layer {x}: {'Conv2d' if step.layer.kind == CONV else 'ConvT2d'} s={_pair_text(step.layer.stride)}")
-        fig.add_annotation(x=x, y=-0.62, text=caption, showarrow=False, font=dict(size=px(11), color="#444"))
+            f"layer {x}<br>{'Conv2d' if step.layer.kind == CONV else 'ConvT2d'} s={_pair_text(step.layer.stride)}")
+        fig.add_annotation(x=x, y=-0.53, yanchor="top", text=caption, showarrow=False,
+                           font=dict(size=px(11), color="#444"))
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", marker=dict(size=28, opacity=0), hovertext=hover,
                              hoverinfo="text", showlegend=False))
     for name, colour in (("Conv2d output", BLUE), ("ConvTranspose2d output", GREEN)):
@@ -106,9 +108,9 @@ def chain_figure(plan: Plan, *, height: int = 300, fonts: Fonts = FONTS) -> go.F
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="expected (mirror), missed",
                                  line=dict(color=VERMILLION, dash="dash")))
     fig.update_xaxes(visible=False, range=[-0.6, len(stages) - 0.4])
-    fig.update_yaxes(visible=False, range=[-0.7, 0.85])
+    fig.update_yaxes(visible=False, range=[-0.78, 0.85])
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white", font=_font(fonts),
-                      legend=dict(orientation="h", yanchor="bottom", y=-0.12, x=0), hovermode="closest")
+                      legend=dict(orientation="h", yanchor="top", y=-0.02, x=0), hovermode="closest")
     return fig
 
 
