@@ -104,6 +104,7 @@ class Cluster:
     restart: bool = True
     restart_hung_after: float = 15.0  # seconds without a health answer before a live but hung replica is restarted
     startup_timeout: float = 90.0
+    replica_env: dict[str, str] = field(default_factory=dict)  # added to each replica's environment
     serve_static: bool = True  # nginx serves Streamlit's bundles, precompressed (deploy/static_files.py)
     members: list[Replica] = field(default_factory=list, init=False)
     nginx: subprocess.Popen | None = field(default=None, init=False)
@@ -201,8 +202,9 @@ class Cluster:
     def _spawn(self, replica: Replica) -> None:
         replica.failing_since = None
         log = open(replica.log_path, "ab")
+        env = {**os.environ, **self.replica_env} if self.replica_env else None
         replica.proc = subprocess.Popen(
-            [sys.executable, *replica_command("127.0.0.1", replica.port)[1:]], cwd=ROOT,
+            [sys.executable, *replica_command("127.0.0.1", replica.port)[1:]], cwd=ROOT, env=env,
             stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         log.close()
 

@@ -10,13 +10,22 @@ import signal
 import socket
 import sys
 import threading
+from urllib.parse import urlsplit
+
+import streamlit.logger
 
 from deploy.cluster import Cluster
 
+streamlit.logger.set_log_level("error")  # importing convcore.ui warns "No runtime found": this process runs none
+from convcore.ui.present import PUBLIC_URL_ENV, is_loopback, network_address  # noqa: E402
+
 
 def shared_address(host: str, port: int) -> str:
-    """The address students type: this machine's name when listening on every interface, else the host itself."""
-    return f"http://{socket.gethostname() if host in ('0.0.0.0', '') else host}:{port}"
+    """The address students type: listening on every interface, this computer's network address (phones seldom
+    resolve a laptop's name; its name without a network), else the host itself."""
+    if host in ("0.0.0.0", ""):
+        host = network_address() or socket.gethostname()
+    return f"http://{host}:{port}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:
-        cluster = Cluster(replicas=args.replicas, port=args.port, host=args.host).start()
+        # the replicas' share links give the address students can open, also to a teacher's browser on localhost
+        address = shared_address(args.host, args.port)
+        env = {PUBLIC_URL_ENV: address} if args.port and not is_loopback(urlsplit(address).hostname) else {}
+        cluster = Cluster(replicas=args.replicas, port=args.port, host=args.host, replica_env=env).start()
     except RuntimeError as error:  # e.g. the port is taken, nginx is missing: say so, no traceback
         print(f"Could not start: {error}", file=sys.stderr)
         return 1

@@ -1,13 +1,15 @@
 """Two replicas behind nginx in headless Chromium: an image uploads through the balancer (the upload reaches the
 session's replica: no "Invalid session_id"), and killing the replica a student is on loses nothing: the page
 reconnects to the live replica, an interaction there keeps every other setting, and reloading its URL restores the
-same settings and step."""
+same settings and step. A teacher on 127.0.0.1 shares the classroom address as a QR code."""
 from __future__ import annotations
 
+import io
 import time
 
 import numpy as np
 import pytest
+import zxingcpp
 from PIL import Image
 
 from browser import EXCEPTION, VIEWPORT, open_app_page, wait_for_idle
@@ -123,3 +125,41 @@ def test_killing_a_students_replica_loses_no_setting(cluster_without_restarts, c
     page.wait_for_selector(CHART, timeout=60_000)
     wait_for_idle(page)
     assert widget_values(page) == after_change
+
+
+@pytest.fixture
+def cluster_for_the_class():
+    """As `deploy.serve --host 0.0.0.0` runs it: the replicas know the address students open (here a documentation
+    address: nothing is served there, the test only reads the QR code)."""
+    yield from cluster_fixture(replica_env={"CONVSTUDIO_PUBLIC_URL": "http://192.0.2.44:8080"})
+
+
+@pytest.mark.parametrize("present", [False, True])
+def test_a_teacher_on_localhost_shares_the_classroom_address(cluster_for_the_class, context, tmp_path, present):
+    """The teacher opens the balancer at 127.0.0.1 on their own laptop and steps once; the QR code on screen, large
+    enough for a projection, decodes to the classroom address with every setting and that step."""
+    page = context.new_page()
+    query = "c2_k_h=2&c2_pmode=reflect&c2_step=3" + ("&present=1" if present else "")
+    open_on_cluster(page, cluster_for_the_class, f"conv2d?{query}")
+    page.keyboard.press("ArrowRight")  # a step moved in the fragment after the page ran: the link must have it
+    page.wait_for_function("() => new URLSearchParams(location.search).get('c2_step') === '4'", timeout=20_000)
+    wait_for_idle(page)
+    page.get_by_role("button", name="Share with the class").click()
+    image = page.get_by_role("img", name="QR code of this page's link")
+    image.wait_for(timeout=30_000)
+    wait_for_idle(page)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(tmp_path / f"share_{'present' if present else 'lesson'}.png"))
+    shot = Image.open(io.BytesIO(image.screenshot())).convert("L")  # what the class's phones see
+    assert shot.size[0] >= (300 if present else 250)  # over 40 % of a 720 px projection's height when presenting
+    found = [f.text for f in zxingcpp.read_barcodes(shot)]
+    link = "http://192.0.2.44:8080/conv2d?c2_k_h=2&c2_pmode=reflect&c2_step=4"
+    assert found == [link]
+    popover = page.locator("[data-testid='stPopoverBody']")
+    assert "uses 192.0.2.44:8080" in popover.inner_text()  # why the link is not the address bar's
+    copy = popover.locator("[data-testid='stCode'] code").first
+    assert copy.inner_text().strip() == link
+    box = copy.bounding_box()  # the link and its copy button show in the popover without scrolling it
+    assert box["y"] >= 0 and box["y"] + box["height"] <= page.viewport_size["height"]
+    assert page.evaluate("""() => { const body = document.querySelector('[data-testid="stPopoverBody"]');
+                                    return body.scrollHeight <= body.clientHeight + 1; }""")

@@ -1,12 +1,9 @@
 """Presentation mode, the keyboard and the share QR code in headless Chromium: the figure and its controls fill a
 1280x720 or 1920x1080 screen without scrolling, cell values are >= 18 px at 1280x720, space plays and pauses,
-Home/End/arrows step, the QR code on screen decodes to the page's link. Screenshots under tmp_path."""
-import io
+Home/End/arrows step, and Share says why this loopback-only app gets no QR code. Screenshots under tmp_path."""
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-import zxingcpp
-from PIL import Image
 
 from browser import EXCEPTION, open_app_page, wait_for_idle
 
@@ -178,34 +175,28 @@ def test_home_end_and_arrows_move_the_step(page, app_url, present):
 
 
 @pytest.mark.parametrize("present", [False, True])
-def test_the_qr_code_on_screen_decodes_to_the_page_link(page, app_url, tmp_path, present):
+def test_a_page_no_student_can_open_says_why_instead_of_a_qr_code(page, app_url, tmp_path, present):
+    """This app listens on 127.0.0.1 only: a QR code of its address would fail on every phone in the room. The
+    popover says so and how to serve the class, and still gives the link with every setting and the step moved in
+    the fragment. (The QR code itself, through the balancer: tests/test_browser_deploy.py.)"""
     query = {"c2_k_h": "2", "c2_pmode": "reflect", "c2_step": "3", **({"present": "1"} if present else {})}
     open_presenting(page, app_url, "conv2d", query)
-    page.keyboard.press("ArrowRight")  # a step moved in the fragment after the page ran: the link must have it
+    page.keyboard.press("ArrowRight")
     page.wait_for_function("() => new URLSearchParams(location.search).get('c2_step') === '4'", timeout=20_000)
     wait_for_idle(page)
     page.get_by_role("button", name="Share with the class").click()
-    image = page.get_by_role("img", name="QR code of this page's link")
-    image.wait_for(timeout=20_000)
+    popover = page.locator("[data-testid='stPopoverBody']")
+    popover.get_by_text("opens only on this computer").wait_for(timeout=20_000)
     wait_for_idle(page)
-    page.wait_for_timeout(300)
     page.screenshot(path=str(tmp_path / f"share_{'present' if present else 'lesson'}.png"))
-    shot = Image.open(io.BytesIO(image.screenshot())).convert("L")  # what the class's phones see
-    assert shot.size[0] >= (300 if present else 250)  # over 40 % of a 720 px projection's height when presenting
-    found = zxingcpp.read_barcodes(shot)
-    assert len(found) == 1, found
-    link = urlsplit(found[0].text)
+    assert "deploy.serve --host 0.0.0.0" in popover.inner_text()
+    assert page.get_by_role("img", name="QR code of this page's link").count() == 0
+    link = urlsplit(popover.locator("[data-testid='stCode'] code").first.inner_text().strip())
     browser = urlsplit(page.url)
     assert (link.scheme, link.netloc, link.path) == (browser.scheme, browser.netloc, browser.path)
     settings = {k: v for k, v in parse_qsl(browser.query) if k not in ("present", "screen")}
     assert dict(parse_qsl(link.query)) == settings == {**{k: v for k, v in query.items() if k != "present"},
                                                        "c2_step": "4"}
-    copy = page.locator("[data-testid='stCode'] code").filter(has_text=f"{browser.netloc}/").first
-    assert copy.inner_text().strip() == found[0].text
-    box = copy.bounding_box()  # the link and its copy button show in the popover without scrolling it
-    assert box["y"] >= 0 and box["y"] + box["height"] <= page.viewport_size["height"]
-    assert page.evaluate("""() => { const body = document.querySelector('[data-testid="stPopoverBody"]');
-                                    return body.scrollHeight <= body.clientHeight + 1; }""")
 
 
 def test_space_plays_and_pauses_the_server_side_play_of_a_figure_without_frames(page, app_url):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,9 +15,8 @@ from pathlib import Path
 import pytest
 
 from convcore.images.imaging import MAX_UPLOAD_MB
-from deploy import render
-from deploy.cluster import NGINX, ROOT, Cluster, healthy
-from deploy import Cluster
+from deploy import Cluster, render, serve
+from deploy.cluster import NGINX, ROOT, healthy
 from deploy_fixtures import alive, cluster_fixture, get, need_nginx
 
 CONFIG = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
@@ -176,6 +176,16 @@ def test_serve_prints_the_address_and_stops_cleanly_on_sigterm_and_ctrl_c():
 def _descendants(pid: int) -> list[int]:
     from deploy.cluster import _children
     return _children(pid)
+
+
+def test_serve_shares_the_network_address_when_it_serves_the_classroom_network(monkeypatch):
+    """Phones seldom resolve a laptop's name: listening on every interface, the address printed (and put into the
+    replicas' share links) is this computer's network address."""
+    monkeypatch.setattr(serve, "network_address", lambda: "10.1.2.3")
+    assert serve.shared_address("0.0.0.0", 8080) == "http://10.1.2.3:8080"
+    assert serve.shared_address("192.0.2.7", 8080) == "http://192.0.2.7:8080"  # the address it was given
+    monkeypatch.setattr(serve, "network_address", lambda: None)  # no network: its name, the best left
+    assert serve.shared_address("0.0.0.0", 8080) == f"http://{socket.gethostname()}:8080"
 
 
 def test_serve_refuses_zero_replicas():

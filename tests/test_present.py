@@ -132,7 +132,7 @@ def test_the_qr_code_decodes_to_the_link_with_every_setting(app_test, stored_ima
     assert not at.exception and len(stored_images) == 1
     link = decode_qr(stored_images[0])
     shown = [c.value for c in at.code if c.language == "plaintext"]
-    assert shown == [link]  # the copyable link is the QR code's
+    assert shown == [link] and not at.warning  # the copyable link is the QR code's; nothing to warn about
     parts = urlsplit(link)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "http://lecture-hall.example:8501/conv2d"
     assert dict(parse_qsl(parts.query)) == {"c2_k_h": "5", "c2_pmode": "reflect", "c2_step": "4"}
@@ -153,6 +153,63 @@ def test_without_the_browser_url_the_configured_base_is_used(app_test, stored_im
     monkeypatch.setenv(present.PUBLIC_URL_ENV, "https://studio.school.example/")
     at = open_share(app_test(C2, {"c2_k_w": "2"}, run=False), "c2").run()
     assert decode_qr(stored_images[-1]) == "https://studio.school.example/conv2d?c2_k_w=2"
+
+
+def test_a_teachers_browser_on_localhost_shares_the_network_address(app_test, stored_images, monkeypatch):
+    """`streamlit run app.py` listens on every interface, but the teacher opens http://localhost:8501: the QR code
+    must carry an address the class's phones can open, and say so."""
+    monkeypatch.setattr(present, "network_address", lambda: "10.1.2.3")
+    at = app_test(C2, {"c2_k_h": "4"}, run=False)
+    at.context = {"url": "http://localhost:8501/conv2d"}
+    open_share(at, "c2").run()
+    assert not at.exception
+    assert decode_qr(stored_images[-1]) == "http://10.1.2.3:8501/conv2d?c2_k_h=4"
+    assert [c.value for c in at.code if c.language == "plaintext"] == ["http://10.1.2.3:8501/conv2d?c2_k_h=4"]
+    said = " ".join(c.value for c in at.caption)
+    assert "localhost" in said and "10.1.2.3" in said and "same network" in said and not at.warning
+
+
+def test_a_public_url_replaces_localhost_in_the_shared_link(monkeypatch):
+    monkeypatch.setenv(present.PUBLIC_URL_ENV, "http://192.0.2.10:8080/")  # deploy.serve --host 0.0.0.0 sets it
+    assert present.reachable("http://127.0.0.1:8080/conv2d")[0] == "http://192.0.2.10:8080/conv2d"
+    monkeypatch.setenv(present.PUBLIC_URL_ENV, "https://studio.school.example/class")
+    link, note, students_can_open = present.reachable("http://localhost:8501/padding")
+    assert link == "https://studio.school.example/class/padding" and "studio.school.example" in note
+    assert students_can_open
+
+
+def test_a_link_no_student_can_open_says_how_to_serve_the_class(monkeypatch):
+    """A server on loopback only (deploy.serve's default, or no network): the link stays, and the note says so."""
+    monkeypatch.delenv(present.PUBLIC_URL_ENV, raising=False)
+    monkeypatch.setattr(present, "network_address", lambda: None)
+    link, note, students_can_open = present.reachable("http://localhost:8501/conv2d")
+    assert link == "http://localhost:8501/conv2d" and "only on this computer" in note and "--host 0.0.0.0" in note
+    assert not students_can_open
+    monkeypatch.setattr(present, "network_address", lambda: "10.1.2.3")
+    # the browser's port is not this server's (a balancer, a tunnel): which address would reach it is unknown
+    assert present.reachable("http://localhost:8080/conv2d")[0] == "http://localhost:8080/conv2d"
+
+
+def test_a_link_no_student_can_open_gets_no_qr_code(app_test, stored_images, monkeypatch):
+    """A QR code of http://127.0.0.1:8501/... fails on every phone in the room: the popover says why instead."""
+    monkeypatch.setattr(present, "network_address", lambda: None)
+    at = app_test(C2, {"c2_k_h": "4"}, run=False)
+    at.context = {"url": "http://127.0.0.1:8501/conv2d"}
+    open_share(at, "c2").run()
+    assert not at.exception and not stored_images
+    assert "only on this computer" in at.warning[0].value and "deploy.serve --host 0.0.0.0" in at.warning[0].value
+    assert [c.value for c in at.code if c.language == "plaintext"] == ["http://127.0.0.1:8501/conv2d?c2_k_h=4"]
+
+
+@pytest.mark.parametrize("url", ["http://lecture-hall.example:8501/conv2d", "http://10.0.0.5:8501/conv2d",
+                                 "https://studio.school.example/conv2d"])
+def test_a_link_students_can_open_is_shared_as_it_is(url):
+    assert present.reachable(url) == (url, None, True)
+
+
+def test_loopback_addresses_are_recognised():
+    assert all(map(present.is_loopback, ["localhost", "127.0.0.1", "127.1.2.3", "::1", "0.0.0.0", "app.localhost"]))
+    assert not any(map(present.is_loopback, ["10.0.0.5", "lecture-hall.example", "192.0.2.2", "", None]))
 
 
 def test_a_link_too_long_for_a_qr_code_says_so_and_keeps_the_link(app_test):

@@ -18,9 +18,11 @@
 from __future__ import annotations
 
 import io
+import ipaddress
 import os
+import socket
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import segno
 import streamlit as st
@@ -32,7 +34,9 @@ from .url_state import set_url_value
 PARAM, SCREEN_PARAM = "present", "screen"  # the URL's keys (app-wide: no page prefix)
 _ON, _SCREEN = "_present_on", "_present_screen"  # session_state: the mode and the projector, across pages
 PRIVATE = (PARAM, SCREEN_PARAM)  # left out of the shared link: the class opens the lesson, not the slide show
-PUBLIC_URL_ENV = "CONVSTUDIO_PUBLIC_URL"  # the app's address when the browser's is unknown (AppTest, scripts)
+# The app's address for students: used when the browser's is unknown (AppTest, scripts) or is this computer's own
+# (localhost); deploy.serve sets it for its replicas when it serves the classroom network.
+PUBLIC_URL_ENV = "CONVSTUDIO_PUBLIC_URL"
 
 
 @dataclass(frozen=True)
@@ -270,11 +274,63 @@ def keyboard(figure_keys: bool = False) -> None:
 
 # --- share with the class -----------------------------------------------------------------------------------------
 
-def share_url() -> str:
-    """This page's address in the browser with every setting in the URL (presentation mode left out)."""
-    base = st.context.url or _fallback_base()
+def share_url() -> tuple[str, str | None, bool]:
+    """This page's address for the class with every setting in the URL (presentation mode left out), a note when
+    it is not the browser's own address or no student could open it, and whether students can (see reachable)."""
+    browser = st.context.url
+    base, note, students_can_open = reachable(browser) if browser else (_fallback_base(), None, True)
     query = [(k, v) for k in st.query_params if k not in PRIVATE for v in st.query_params.get_all(k)]
-    return base + ("?" + urlencode(query) if query else "")
+    return base + ("?" + urlencode(query) if query else ""), note, students_can_open
+
+
+def is_loopback(host: str | None) -> bool:
+    """localhost, 127.x.x.x, ::1 (and 0.0.0.0): an address every device takes for itself."""
+    if not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def network_address() -> str | None:
+    """This computer's IPv4 address on its network: the interface its default route leaves by (a UDP socket is
+    connected, no packet is sent); None without a network."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.254.254.254", 1))
+            address = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if is_loopback(address) else address
+
+
+def reachable(url: str) -> tuple[str, str | None, bool]:
+    """(link, note, students can open it): `url`, or, when it names this computer only (a teacher's browser on
+    localhost), the same page at an address students' devices can open: CONVSTUDIO_PUBLIC_URL's, or this computer's
+    network address when this server itself listens on every interface at that port. The note says which, or that
+    none is known (then the link is `url` and no student can open it)."""
+    parts = urlsplit(url)
+    if not is_loopback(parts.hostname):
+        return url, None, True
+    public = os.environ.get(PUBLIC_URL_ENV, "").rstrip("/")
+    if public and not is_loopback(urlsplit(public).hostname):
+        root = urlsplit(public)
+        moved = urlunsplit(parts._replace(scheme=root.scheme, netloc=root.netloc, path=root.path + parts.path))
+        return moved, f"The link uses {root.netloc}: {parts.netloc} opens only on this computer.", True
+    ip = network_address()
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    listening_everywhere = (st.get_option("server.address") or "") in ("", "0.0.0.0", "::")
+    if ip and listening_everywhere and port == st.get_option("server.port"):
+        return urlunsplit(parts._replace(netloc=f"{ip}:{port}")), (
+            f"The link uses this computer's network address, {ip} (phones on the same network): "
+            f"{parts.hostname} opens only here."), True
+    return url, (f"This page's address ({parts.netloc}) opens only on this computer: no student's device can open "
+                 f"it, so there is no QR code. Serve the class with `python -m deploy.serve --host 0.0.0.0` and open "
+                 f"the address it prints."), False
 
 
 def _fallback_base() -> str:
@@ -311,7 +367,11 @@ def share_panel(prefix: str, qr_width: int = 300) -> None:
     with popover:
         if not popover.open:
             return
-        url = share_url()
+        url, note, students_can_open = share_url()
+        if not students_can_open:  # a QR code of it would only fail on every phone in the room
+            st.warning(note, icon=":material/wifi_off:")
+            st.code(url, language=None, wrap_lines=True)
+            return
         try:
             png = qr_png(url, qr_width)
         except segno.DataOverflowError:
@@ -321,3 +381,5 @@ def share_panel(prefix: str, qr_width: int = 300) -> None:
             st.image(png, output_format="PNG", caption="Scan to open this lesson with these settings",
                      alt="QR code of this page's link")
         st.code(url, language=None, wrap_lines=True)
+        if note:  # the link is not the address bar's: say why
+            st.caption(note)
