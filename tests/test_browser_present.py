@@ -84,6 +84,20 @@ def test_cell_values_are_at_least_18_px_at_1280x720(page, app_url, tmp_path):
     assert min(got["valueHeights"]) >= 18  # the glyph boxes on screen, not only the declared size
 
 
+def test_the_matrix_views_values_show_at_18_px_at_1280x720(page, app_url, tmp_path):
+    """The ConvTranspose2d lesson's Matrix view with its defaults (x: 9 input pixels, C: 9 x 25): the board is limited
+    by the screen's height. It had reserved a legend's row it never draws and fell to 16 px cells without values."""
+    open_presenting(page, app_url, "conv_transpose2d", {"present": "1", "ct_view": "Matrix"})
+    got = page.evaluate(LAYOUT)
+    page.screenshot(path=str(tmp_path / "present_matrix_1280.png"))
+    assert got["docScroll"] <= 720 and got["chartInside"] and got["controlsInside"], got
+    c = page.evaluate("""() => { const t = document.querySelector('.js-plotly-plot').data.find((d) => d.name === 'C');
+                                 return {mode: t.mode, size: t.textfont ? t.textfont.size : 0, n: t.x.length,
+                                         shown: (t.text || []).filter((v) => v !== '').length}; }""")
+    assert c["mode"] == "markers+text" and c["shown"] == c["n"] >= 9, c  # every non-zero entry of C has its value
+    assert c["size"] * got["svgScale"] >= 18, c
+
+
 def test_outside_presentation_mode_the_lesson_keeps_its_sidebar_and_text(page, app_url):
     open_presenting(page, app_url, "conv2d", {"c2_k_h": "2"})
     got = page.evaluate(LAYOUT)

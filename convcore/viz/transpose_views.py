@@ -199,7 +199,7 @@ def matrix_figure(trace: TransposeTrace, step: int = 0, *, view: MatrixView | No
              Slot("C", "C  (y = Cᵀ x)", n_in, n_out, band=0, column=1),
              Slot("y", "y = Cᵀ x + bias", 1, n_out, band=1, column=1, row_labels=False)]
     min_width = fonts.px(MIN_ANIMATED_WIDTH) if animated else 0
-    board = layout_board(slots, max_width, max_height - chrome_height(animated, True, fonts),
+    board = layout_board(slots, max_width, max_height - chrome_height(animated, False, fonts),  # it has no legend
                          bottom=fonts.px(EQUATION_STRIP), min_width=min_width, fonts=fonts)
     width = max(board.width, min_width)
     c_in, h, w = mv.in_shape
