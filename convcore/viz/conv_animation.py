@@ -343,7 +343,8 @@ def window_figure(trace: WindowTrace, step: int = 0, *, max_width: int = 900, ma
     separate_grid = trace.grid.shape != trace.input.shape or bool((trace.grid_kinds != CellKind.REAL).any())
     many = len(trace.in_channels) > 1
     animated = animate and hide_outputs_from is None and frames_fit(trace.n_steps, 0, max_frames)
-    room = max_height - chrome_height(animated, True, fonts)
+    legend = _legend(trace, separate_grid, fonts)
+    room = max_height - chrome_height(animated, bool(legend), fonts)  # a legend's row only when there is one
     min_width = fonts.px(MIN_ANIMATED_WIDTH) if animated else 0
 
     def best(with_input: bool) -> Board:  # stacked channels, or side by side when that gives larger cells
@@ -365,7 +366,6 @@ def window_figure(trace: WindowTrace, step: int = 0, *, max_width: int = 900, ma
         board = best(show_input)
     width = max(board.width, min_width)
     mover = _Mover(trace, board, show_input, separate_grid, width)
-    legend = _legend(trace, separate_grid, fonts)
     mover.hide_from = hide_outputs_from
     static = _static_traces(trace, board, show_input, separate_grid, hide_outputs_from) + label_traces(board) + legend
     moving = mover.traces(step)
