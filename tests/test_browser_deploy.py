@@ -12,6 +12,8 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from convcore.ui.present import PUBLIC_URL_ENV
+
 from browser import EXCEPTION, VIEWPORT, open_app_page, wait_for_idle
 from deploy_fixtures import cluster_fixture
 from deploy_pages import LESSON_LINKS, widget_values
@@ -131,7 +133,7 @@ def test_killing_a_students_replica_loses_no_setting(cluster_without_restarts, c
 def cluster_for_the_class():
     """As `deploy.serve --host 0.0.0.0` runs it: the replicas know the address students open (here a documentation
     address: nothing is served there, the test only reads the QR code)."""
-    yield from cluster_fixture(replica_env={"CONVSTUDIO_PUBLIC_URL": "http://192.0.2.44:8080"})
+    yield from cluster_fixture(replica_env={PUBLIC_URL_ENV: "http://192.0.2.44:8080"})
 
 
 @pytest.mark.parametrize("present", [False, True])

@@ -316,9 +316,8 @@ def reachable(url: str) -> tuple[str, str | None, bool]:
     parts = urlsplit(url)
     if not is_loopback(parts.hostname):
         return url, None, True
-    public = os.environ.get(PUBLIC_URL_ENV, "").rstrip("/")
-    if public and not is_loopback(urlsplit(public).hostname):
-        root = urlsplit(public)
+    root = urlsplit(os.environ.get(PUBLIC_URL_ENV, "").rstrip("/"))
+    if root.netloc and not is_loopback(root.hostname):
         moved = urlunsplit(parts._replace(scheme=root.scheme, netloc=root.netloc, path=root.path + parts.path))
         return moved, f"The link uses {root.netloc}: {parts.netloc} opens only on this computer.", True
     ip = network_address()
